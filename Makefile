@@ -1,0 +1,60 @@
+# One-command set-up on a fresh machine: every target builds the virtual environment it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_TOOLS := chromium mbpoll socat systemd
+
+.PHONY: all demo test test-fast lint format bench proto system-deps clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian tools the tests drive for real: chromium (browser tests), mbpoll (an independent Modbus
+# client), socat (pty pairs for Modbus RTU), systemd (systemd-analyze on our units).
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v mbpoll >/dev/null || missing="$$missing mbpoll"; \
+	command -v socat >/dev/null || missing="$$missing socat"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+proto: $(STAMP)
+	$(BIN)/python -m proto.generate
+
+demo: $(STAMP)
+	$(BIN)/python -m cabinet.demo
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	@for b in bench/*.py; do \
+		case $$b in */_*|*/common.py|*/gen_*.py) continue;; esac; \
+		echo "== $$b"; $(BIN)/python $$b || exit 1; \
+	done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

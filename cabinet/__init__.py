@@ -1,0 +1,1 @@
+"""The cabinet daemon and its domain: store, ledger, workflows, sync, UI and reports."""

@@ -1,0 +1,213 @@
+"""The single writer: every stock movement with its ledger event and outbox row, in one commit."""
+
+from __future__ import annotations
+
+import enum
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cabinet.clock import Clock, iso
+from cabinet.errors import MovementRefused, StorageError
+from cabinet.store import ledger
+from cabinet.store.db import open_writer
+from cabinet.store.ledger import LedgerEvent, NewEvent
+
+
+class MovementKind(enum.Enum):
+    """Why a pocket's stock changed; the value is the ledger event kind."""
+
+    DISPENSE = "dispense"
+    RESTOCK = "restock"
+    RETURN = "return"
+    WASTE = "waste"
+    COUNT_CORRECTION = "count_correction"
+
+
+# The sign each kind may take: a dispense only takes out, a restock only puts in.
+_ALLOWED_SIGN: dict[MovementKind, set[int]] = {
+    MovementKind.DISPENSE: {-1},
+    MovementKind.RESTOCK: {1},
+    MovementKind.RETURN: {1},
+    MovementKind.WASTE: {-1, 0},
+    MovementKind.COUNT_CORRECTION: {-1, 1},
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Movement:
+    """One change of one pocket's stock, with who, for whom and why."""
+
+    kind: MovementKind
+    drawer: int
+    pocket: int
+    delta: int  # signed change in item units
+    actor: str
+    witness: str | None = None
+    patient_id: str | None = None
+    order_id: str | None = None
+    item_code: str | None = None  # defaults to the pocket's item; required for the return bin
+    lot: str | None = None  # a restock names its lot; a take without one draws FEFO
+    expiry: str | None = None  # ISO date, with a restock's lot
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+# Called inside the transaction, after the movement's rows are written: a hook for the
+# workflows to add rows (a discrepancy, a workflow state) that must commit with the movement.
+TxHook = Callable[[sqlite3.Connection, LedgerEvent], None]
+
+
+class Store:
+    """Owner of the one write connection; every write goes through here."""
+
+    def __init__(self, path: Path, clock: Clock) -> None:
+        self.path = path
+        self.clock = clock
+        self.conn = open_writer(path)
+        # One writer: the asyncio loop, or a worker thread, but never two at once.
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[LedgerEvent], None]] = []
+
+    def close(self) -> None:
+        """Close the write connection."""
+        with self._lock:
+            self.conn.close()
+
+    def on_event(self, listener: Callable[[LedgerEvent], None]) -> None:
+        """Call `listener` with every event after its transaction has committed."""
+        self._listeners.append(listener)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error; sqlite errors become StorageError."""
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot begin a transaction: {exc}") from exc
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException as exc:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the connection already rolled back (e.g. after SQLITE_FULL)
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageError(f"store write failed: {exc}") from exc
+                raise
+
+    def _publish(self, events: list[LedgerEvent]) -> None:
+        for event in events:
+            for listener in self._listeners:
+                listener(event)
+
+    def record(self, event: NewEvent, hook: TxHook | None = None) -> LedgerEvent:
+        """Append a non-stock event (alarm, login failure, start, stop…) with its outbox row."""
+        with self.transaction() as conn:
+            stored = ledger.append(conn, event, iso(self.clock.now()))
+            if hook is not None:
+                hook(conn, stored)
+        self._publish([stored])
+        return stored
+
+    def move(self, movement: Movement, hook: TxHook | None = None) -> LedgerEvent:
+        """Apply one stock movement: new stock, lots, ledger event and outbox row, or nothing."""
+        if movement.delta != 0 and (1 if movement.delta > 0 else -1) not in _ALLOWED_SIGN[
+            movement.kind
+        ]:
+            raise MovementRefused(
+                f"a {movement.kind.value} cannot change stock by {movement.delta:+d}"
+            )
+        with self.transaction() as conn:
+            stored = self._move_in(conn, movement)
+            if hook is not None:
+                hook(conn, stored)
+        self._publish([stored])
+        return stored
+
+    def _move_in(self, conn: sqlite3.Connection, m: Movement) -> LedgerEvent:
+        row = conn.execute(
+            "SELECT item_code, quantity, return_bin FROM pockets WHERE drawer = ? AND pocket = ?",
+            (m.drawer, m.pocket),
+        ).fetchone()
+        if row is None:
+            raise MovementRefused(f"no pocket {m.drawer}.{m.pocket} in this cabinet")
+        pocket_item, quantity, return_bin = row[0], int(row[1]), bool(row[2])
+        if return_bin and m.kind is not MovementKind.RETURN and m.kind is not MovementKind.WASTE:
+            raise MovementRefused("the return bin is never dispensed from or restocked")
+        if m.kind is MovementKind.RETURN and not return_bin:
+            raise MovementRefused("returns go to the return bin, never back into a pocket")
+        item = m.item_code or pocket_item
+        if item is None:
+            raise MovementRefused(f"pocket {m.drawer}.{m.pocket} has no item assigned")
+        if pocket_item is not None and m.item_code and m.item_code != pocket_item:
+            raise MovementRefused(f"pocket {m.drawer}.{m.pocket} holds {pocket_item}, not {item}")
+        new_quantity = quantity + m.delta
+        if new_quantity < 0:
+            raise MovementRefused(
+                f"pocket {m.drawer}.{m.pocket} holds {quantity}: cannot take {-m.delta}"
+            )
+        conn.execute(
+            "UPDATE pockets SET quantity = ? WHERE drawer = ? AND pocket = ?",
+            (new_quantity, m.drawer, m.pocket),
+        )
+        lots_touched = self._apply_lots(conn, m)
+        payload = dict(m.payload)
+        payload["balance"] = new_quantity
+        if lots_touched:
+            payload["lots"] = lots_touched
+        if m.expiry:
+            payload["expiry"] = m.expiry
+        return ledger.append(
+            conn,
+            NewEvent(
+                kind=m.kind.value,
+                actor=m.actor,
+                witness=m.witness,
+                patient_id=m.patient_id,
+                order_id=m.order_id,
+                item_code=item,
+                drawer=m.drawer,
+                pocket=m.pocket,
+                lot=m.lot,
+                quantity=m.delta,
+                payload=payload,
+            ),
+            iso(self.clock.now()),
+        )
+
+    @staticmethod
+    def _apply_lots(conn: sqlite3.Connection, m: Movement) -> dict[str, int]:
+        """Keep lot quantities in step: add to the named lot, take out first-expiry-first."""
+        touched: dict[str, int] = {}
+        if m.delta > 0:
+            if m.lot is None or m.expiry is None:
+                return touched  # stock of unknown lot (a count found more): pocket total only
+            conn.execute(
+                "INSERT INTO lots (drawer, pocket, lot, expiry, quantity) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (drawer, pocket, lot, expiry) "
+                "DO UPDATE SET quantity = quantity + excluded.quantity",
+                (m.drawer, m.pocket, m.lot, m.expiry, m.delta),
+            )
+            touched[m.lot] = m.delta
+            return touched
+        remaining = -m.delta
+        query = (
+            "SELECT id, lot, quantity FROM lots WHERE drawer = ? AND pocket = ? AND quantity > 0 "
+            + ("AND lot = ? " if m.lot else "")
+            + "ORDER BY expiry, id"
+        )
+        args: tuple[Any, ...] = (m.drawer, m.pocket, m.lot) if m.lot else (m.drawer, m.pocket)
+        for lot_id, lot_name, lot_qty in conn.execute(query, args).fetchall():
+            if remaining == 0:
+                break
+            take = min(remaining, int(lot_qty))
+            conn.execute("UPDATE lots SET quantity = quantity - ? WHERE id = ?", (take, lot_id))
+            touched[str(lot_name)] = touched.get(str(lot_name), 0) - take
+            remaining -= take
+        return touched

@@ -1,0 +1,88 @@
+"""Protocols every hardware driver implements; the coordinator is their only caller."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from hal.values import BoardStatus, Scan, TemperatureReading, WeightReading
+
+
+class LockBoard(Protocol):
+    """The lock/IO board: drawer locks, closed sensors, guide lights and board status.
+
+    Failure contract: every method raises `hal.TransientHardwareError` (timeout, CRC, exception
+    response) or `hal.PermanentHardwareError` (wiring, configuration); it never returns a
+    guess.
+    """
+
+    drawer_count: int
+
+    async def read_status(self) -> BoardStatus:
+        """Read the board status bits, every drawer's closed sensor and lock state."""
+        ...
+
+    async def release(self, drawer: int, milliseconds: int) -> None:
+        """Release one drawer's lock for a bounded time; the board relocks by itself."""
+        ...
+
+    async def relock_all(self) -> None:
+        """Relock every drawer now."""
+        ...
+
+    async def set_guide_light(self, drawer: int, pocket: int, on: bool) -> None:
+        """Light (or darken) the guide light of one pocket."""
+        ...
+
+    async def close(self) -> None:
+        """Release the transport."""
+        ...
+
+
+class ScaleBank(Protocol):
+    """The scale module of one drawer: one load cell per pocket.
+
+    Failure contract: as `LockBoard`.
+    """
+
+    drawer: int
+    pocket_count: int
+
+    async def read_all(self) -> tuple[WeightReading, ...]:
+        """Read every pocket's weight and status in as few requests as possible."""
+        ...
+
+    async def tare(self, pocket: int) -> None:
+        """Tare one pocket's load cell."""
+        ...
+
+    async def close(self) -> None:
+        """Release the transport."""
+        ...
+
+
+class BarcodeReader(Protocol):
+    """A barcode reader: yields decoded scans one at a time.
+
+    Failure contract: `read` returns `Scan` with kind UNKNOWN for garbage (and keeps reading);
+    it raises `hal.TransientHardwareError` only when the port itself fails.
+    """
+
+    async def read(self) -> Scan:
+        """Wait for the next complete read and return it decoded."""
+        ...
+
+    async def close(self) -> None:
+        """Release the port."""
+        ...
+
+
+class Thermometer(Protocol):
+    """A refrigerated drawer's temperature channel."""
+
+    async def read(self) -> TemperatureReading:
+        """Read the current temperature."""
+        ...
+
+    async def close(self) -> None:
+        """Release the transport."""
+        ...
