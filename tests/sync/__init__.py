@@ -1,0 +1,1 @@
+"""Tests of the central pharmacy sync: contract, worker, simulated central, PKI."""
