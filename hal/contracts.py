@@ -22,7 +22,11 @@ class LockBoard(Protocol):
         ...
 
     async def release(self, drawer: int, milliseconds: int) -> None:
-        """Release one drawer's lock for a bounded time; the board relocks by itself."""
+        """Release one drawer's lock for a bounded time; the board relocks by itself.
+
+        The pulse is capped at the board's maximum on-time (10,000 ms). A drawer the board does
+        not have, or a duration <= 0, raises ValueError before anything is sent.
+        """
         ...
 
     async def relock_all(self) -> None:
@@ -48,11 +52,15 @@ class ScaleBank(Protocol):
     pocket_count: int
 
     async def read_all(self) -> tuple[WeightReading, ...]:
-        """Read every pocket's weight and status in as few requests as possible."""
+        """Read every pocket's weight and status in as few requests as possible, in pocket order."""
         ...
 
     async def tare(self, pocket: int) -> None:
-        """Tare one pocket's load cell."""
+        """Tare one pocket's load cell.
+
+        Raises `hal.PermanentHardwareError` when the module's profile has no tare register (the
+        cabinet then tares in software) and ValueError for a pocket the drawer does not have.
+        """
         ...
 
     async def close(self) -> None:

@@ -18,7 +18,11 @@ class ProtocolError(TransientHardwareError):
 
 
 class DeviceDown(TransientHardwareError):
-    """Several consecutive requests failed: the device is marked down until it answers again."""
+    """Several consecutive requests failed: the device is marked down until it answers again.
+
+    Drivers keep trying a down device (once per request, without retries, so it cannot starve a
+    shared bus); its first good answer clears the mark.
+    """
 
 
 class PermanentHardwareError(HardwareError):

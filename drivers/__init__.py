@@ -1,0 +1,1 @@
+"""Concrete drivers behind the hal/ contracts: Modbus boards and scales, serial barcode readers."""

@@ -1,0 +1,302 @@
+"""Modbus transport: one pymodbus client per bus, with timeouts, bounded retries and device health.
+
+This is the only module that sees pymodbus errors: each one is mapped here, once, into the
+`hal` error tree. Above this layer nothing knows which library carries the frames.
+
+- A timeout, a lost connection or a frame dropped for a bad CRC (pymodbus drops it and the
+  request times out) is a `hal.TransientHardwareError`, retried up to `retries` times.
+- An exception response, a reply of the wrong length or of the wrong kind is a
+  `hal.ProtocolError`: the device is alive but says something we cannot use.
+- A port that cannot exist (bad path, bad parameters) is a `hal.PermanentHardwareError`.
+- After `down_after` consecutive failed requests a unit is marked down: every failure then
+  raises `hal.DeviceDown`, and requests to it are tried once only (no retries) so that one dead
+  device cannot starve the rest of an RS-485 bus. Its first good answer marks it up again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pymodbus import FramerType
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.pdu import ModbusPDU
+
+from hal import DeviceDown, PermanentHardwareError, ProtocolError, TransientHardwareError
+
+# Exception codes a device uses to say "not now": worth a retry. Every other code (illegal
+# function, address or value, gateway faults) means the request itself is wrong for it.
+_BUSY_CODES = frozenset({5, 6})
+
+T = TypeVar("T")
+
+
+@dataclass
+class UnitHealth:
+    """Consecutive failures of one Modbus unit and whether it is marked down."""
+
+    failures: int = 0
+    down: bool = False
+
+
+class ModbusLink:
+    """One Modbus client (a TCP connection or an RS-485 bus) shared by every unit behind it."""
+
+    def __init__(
+        self,
+        client: AsyncModbusTcpClient | AsyncModbusSerialClient,
+        *,
+        name: str,
+        timeout_s: float,
+        retries: int,
+        down_after: int,
+    ) -> None:
+        if timeout_s <= 0 or retries < 0 or down_after < 1:
+            raise ValueError("timeout_s must be > 0, retries >= 0 and down_after >= 1")
+        self.name = name
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.down_after = down_after
+        self._client = client
+        self._health: dict[int, UnitHealth] = {}
+        self._users = 0
+        self._closed = False
+        # pymodbus serialises transactions itself; this lock also covers our reconnects.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def tcp(
+        cls, host: str, port: int, *, timeout_s: float = 0.3, retries: int = 1, down_after: int = 3
+    ) -> ModbusLink:
+        """A link over Modbus TCP."""
+        # pymodbus retries and reconnects are off: this class owns both, so they stay bounded.
+        client = AsyncModbusTcpClient(
+            host, port=port, timeout=timeout_s, retries=0, reconnect_delay=0
+        )
+        return cls(
+            client,
+            name=f"modbus-tcp://{host}:{port}",
+            timeout_s=timeout_s,
+            retries=retries,
+            down_after=down_after,
+        )
+
+    @classmethod
+    def rtu(
+        cls,
+        serial_port: str,
+        *,
+        baudrate: int = 115200,
+        parity: str = "N",
+        timeout_s: float = 0.3,
+        retries: int = 1,
+        down_after: int = 3,
+    ) -> ModbusLink:
+        """A link over Modbus RTU on a serial port (RS-485 adapter, or a pty in tests)."""
+        client = AsyncModbusSerialClient(
+            serial_port,
+            framer=FramerType.RTU,
+            baudrate=baudrate,
+            parity=parity,
+            timeout=timeout_s,
+            retries=0,
+            reconnect_delay=0,
+        )
+        return cls(
+            client,
+            name=f"modbus-rtu://{serial_port}",
+            timeout_s=timeout_s,
+            retries=retries,
+            down_after=down_after,
+        )
+
+    def device_name(self, unit: int) -> str:
+        """The name errors use for one unit on this link."""
+        return f"{self.name}/unit{unit}"
+
+    def is_down(self, unit: int) -> bool:
+        """True while the unit is marked down."""
+        return self._health.get(unit, UnitHealth()).down
+
+    def attach(self) -> None:
+        """Count one more device using this link (the link closes with its last device)."""
+        self._users += 1
+
+    async def detach(self) -> None:
+        """A device stops using the link; the last one closes it."""
+        self._users = max(0, self._users - 1)
+        if self._users == 0:
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the client now."""
+        self._closed = True
+        self._client.close()
+
+    async def read_holding_registers(self, unit: int, address: int, count: int) -> list[int]:
+        """FC03: read `count` holding registers."""
+
+        def call() -> Awaitable[ModbusPDU]:
+            return self._client.read_holding_registers(address, count=count, device_id=unit)
+
+        return await self._request(unit, "FC03", address, call, lambda r: _registers(r, count))
+
+    async def read_input_registers(self, unit: int, address: int, count: int) -> list[int]:
+        """FC04: read `count` input registers."""
+
+        def call() -> Awaitable[ModbusPDU]:
+            return self._client.read_input_registers(address, count=count, device_id=unit)
+
+        return await self._request(unit, "FC04", address, call, lambda r: _registers(r, count))
+
+    async def read_coils(self, unit: int, address: int, count: int) -> list[bool]:
+        """FC01: read `count` coils."""
+
+        def call() -> Awaitable[ModbusPDU]:
+            return self._client.read_coils(address, count=count, device_id=unit)
+
+        return await self._request(unit, "FC01", address, call, lambda r: _bits(r, count))
+
+    async def read_discrete_inputs(self, unit: int, address: int, count: int) -> list[bool]:
+        """FC02: read `count` discrete inputs."""
+
+        def call() -> Awaitable[ModbusPDU]:
+            return self._client.read_discrete_inputs(address, count=count, device_id=unit)
+
+        return await self._request(unit, "FC02", address, call, lambda r: _bits(r, count))
+
+    async def write_register(self, unit: int, address: int, value: int) -> None:
+        """FC06: write one holding register."""
+        if not 0 <= value <= 0xFFFF:
+            raise ValueError(f"register value {value} does not fit 16 bits")
+
+        def call() -> Awaitable[ModbusPDU]:
+            return self._client.write_register(address, value, device_id=unit)
+
+        await self._request(unit, "FC06", address, call, _no_payload)
+
+    async def write_coil(self, unit: int, address: int, value: bool) -> None:
+        """FC05: write one coil."""
+
+        def call() -> Awaitable[ModbusPDU]:
+            return self._client.write_coil(address, value, device_id=unit)
+
+        await self._request(unit, "FC05", address, call, _no_payload)
+
+    async def _request(
+        self,
+        unit: int,
+        what: str,
+        address: int,
+        call: Callable[[], Awaitable[ModbusPDU]],
+        decode: Callable[[ModbusPDU], T],
+    ) -> T:
+        """Run one request with its timeout and retries, and keep the unit's health."""
+        device = self.device_name(unit)
+        if self._closed:
+            raise PermanentHardwareError(device, "link is closed")
+        health = self._health.setdefault(unit, UnitHealth())
+        attempts = 1 if health.down else self.retries + 1
+        last: _Transient | _Protocol | None = None
+        for _ in range(attempts):
+            try:
+                response = await self._attempt(device, call)
+                value = decode(response)
+            except _Protocol as exc:
+                last = exc
+                if exc.retryable:
+                    continue
+                break
+            except _Transient as exc:
+                last = exc
+                continue
+            health.failures = 0
+            health.down = False
+            return value
+        assert last is not None  # the loop ran at least once and every path set it
+        health.failures += 1
+        if health.failures >= self.down_after:
+            health.down = True
+        message = f"{what} at 0x{address:04X}: {last.reason}"
+        if health.down:
+            raise DeviceDown(device, f"{message} ({health.failures} consecutive failures)")
+        if isinstance(last, ProtocolError):
+            raise ProtocolError(device, message)
+        raise TransientHardwareError(device, message)
+
+    async def _attempt(self, device: str, call: Callable[[], Awaitable[ModbusPDU]]) -> ModbusPDU:
+        """One try: connect if needed, send, wait; pymodbus errors become hal errors here."""
+        # A second bound on top of pymodbus's own: a connect or a lost frame never hangs us.
+        try:
+            async with asyncio.timeout(self.timeout_s * 2 + 0.05):
+                async with self._lock:
+                    if not self._client.connected and not await self._client.connect():
+                        raise _Transient(device, "cannot connect")
+                    response = await call()
+        except (_Transient, _Protocol):
+            raise
+        except ModbusIOException as exc:
+            raise _Transient(device, f"no answer ({_first_line(exc)})") from exc
+        except ConnectionException as exc:
+            raise _Transient(device, f"connection lost ({_first_line(exc)})") from exc
+        except TimeoutError as exc:
+            raise _Transient(device, "no answer in time") from exc
+        except (FileNotFoundError, PermissionError, ValueError) as exc:
+            raise PermanentHardwareError(device, f"cannot open: {exc}") from exc
+        except OSError as exc:
+            raise _Transient(device, f"I/O error: {exc}") from exc
+        except ModbusException as exc:
+            raise _Protocol(device, f"bad frame ({_first_line(exc)})", retryable=False) from exc
+        if response is None:
+            raise _Transient(device, "no answer")
+        if response.isError():
+            code = int(getattr(response, "exception_code", 0))
+            raise _Protocol(device, f"exception response {code}", retryable=code in _BUSY_CODES)
+        return response
+
+
+class _Transient(TransientHardwareError):
+    """A transient fault that remembers its bare reason for the final message."""
+
+    def __init__(self, device: str, reason: str) -> None:
+        super().__init__(device, reason)
+        self.reason = reason
+
+
+class _Protocol(ProtocolError):
+    """A protocol fault that remembers its bare reason and whether a retry may help."""
+
+    def __init__(self, device: str, reason: str, *, retryable: bool) -> None:
+        super().__init__(device, reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's text, for one-line error messages."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _registers(response: ModbusPDU, count: int) -> list[int]:
+    """The registers of a read answer, refused unless there are exactly `count` of them."""
+    registers = [int(r) for r in (getattr(response, "registers", None) or [])]
+    if len(registers) != count:
+        raise _Protocol("", f"asked for {count} registers, got {len(registers)}", retryable=True)
+    return registers
+
+
+def _bits(response: ModbusPDU, count: int) -> list[bool]:
+    """The bits of a read answer; pymodbus pads to whole bytes: fewer is wrong, more is padding."""
+    bits = list(getattr(response, "bits", None) or [])
+    if len(bits) < count or len(bits) > ((count + 7) // 8) * 8:
+        raise _Protocol("", f"asked for {count} bits, got {len(bits)}", retryable=True)
+    return [bool(b) for b in bits[:count]]
+
+
+def _no_payload(response: ModbusPDU) -> None:
+    """A write answer carries nothing we use: pymodbus already matched it to the request."""
+    del response
