@@ -1,0 +1,1 @@
+"""Contracts of the cabinet package, one folder per major version."""
