@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from drivers.barcode.reader import StreamBarcodeReader, serial_reader, tcp_reader
 from drivers.modbus.codec import profile_named
 from drivers.modbus.lockboard import ModbusLockBoard
 from drivers.modbus.scales import ModbusScaleBank
@@ -117,3 +118,21 @@ def from_config(
             profile=profile,
         )
     return hardware
+
+
+def scanner_from_config(
+    *,
+    transport: Literal["serial", "tcp"] = "serial",
+    serial_port: str = "/dev/ttyACM0",
+    baudrate: int = 9600,
+    host: str = "127.0.0.1",
+    port: int = 5021,
+    inter_char_timeout_ms: int = 80,
+) -> StreamBarcodeReader:
+    """The barcode reader on a serial port or a TCP endpoint (opened at its first read)."""
+    gap = inter_char_timeout_ms / 1000
+    if transport == "serial":
+        return serial_reader(serial_port, baudrate=baudrate, inter_char_timeout_s=gap)
+    if transport == "tcp":
+        return tcp_reader(host, port, inter_char_timeout_s=gap)
+    raise ValueError(f"scanner transport {transport!r}: expected 'serial' or 'tcp'")
