@@ -1,0 +1,235 @@
+"""The coordinator's polling: board status every tick, scale modules at their cadence, edges."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import hal
+from cabinet.hardware.core import BOARD, CoordinatorCore, scale_name
+from cabinet.hardware.drawers import DrawerTrack
+from cabinet.hardware.events import (
+    AlarmCode,
+    DrawerClosed,
+    DrawerForced,
+    DrawerOpened,
+    WeightSettled,
+)
+
+log = logging.getLogger("cabinet.hardware")
+
+EPSILON_S = 1e-6  # float slack when comparing poll deadlines
+
+
+class PollingCoordinator(CoordinatorCore):
+    """Reads the devices, detects edges and settling, and raises or clears alarms."""
+
+    async def poll_once(self) -> None:
+        """One polling step: the board, then every scale module that is due."""
+        now = self._clock.monotonic()
+        self._last_loop = now
+        await self._poll_board(now)
+        due = [t for t in self._drawers.values() if now >= t.next_poll - EPSILON_S]
+        if due:
+            await asyncio.gather(*(self._poll_scale(t, now) for t in due))
+        self._wake_waiters()
+
+    async def poll_all(self) -> None:
+        """Poll the board and every scale module now, whatever their cadence."""
+        for track in self._drawers.values():
+            track.next_poll = 0.0
+        await self.poll_once()
+
+    async def _poll_board(self, now: float) -> None:
+        """Read the board status; on success follow flags, edges and lock behaviour."""
+        try:
+            status = await self._call(BOARD, self._board.read_status)
+            self._check_status_shape(status)
+        except hal.HardwareError as exc:
+            self._device_failed(BOARD, exc)
+            return
+        self._device_ok(BOARD)
+        self._status, self._status_at = status, now
+        await self._board_flags(status)
+        for track in self._drawers.values():
+            self._drawer_edges(track, status, now)
+            await self._lock_behaviour(track, now)
+
+    def _check_status_shape(self, status: hal.BoardStatus) -> None:
+        """A status that does not cover every configured drawer is nonsense."""
+        need = max(self._drawers) + 1
+        if len(status.closed) < need or len(status.released) < need:
+            raise hal.ProtocolError(
+                BOARD, f"status covers {len(status.closed)} drawers, the cabinet has {need}"
+            )
+
+    async def _board_flags(self, status: hal.BoardStatus) -> None:
+        """Alarms for the board's own status bits; relock after the board comes back alive."""
+        if not status.alive:
+            self._alarm(AlarmCode.BOARD_NOT_ALIVE, BOARD, "board reports it is not running")
+        elif self._alarms.active(AlarmCode.BOARD_NOT_ALIVE, BOARD) and await self._relock_all(
+            "board back alive"
+        ):
+            # A rebooted board must start from a known, locked state before it is trusted.
+            self._clear(AlarmCode.BOARD_NOT_ALIVE, BOARD)
+        if status.tamper:
+            self._alarm(AlarmCode.TAMPER, BOARD, "board latched tamper: a locked drawer was pulled")
+        else:
+            self._clear(AlarmCode.TAMPER, BOARD)
+        if status.power_fault:
+            self._alarm(AlarmCode.POWER_FAULT, BOARD, "board reports a power fault")
+        else:
+            self._clear(AlarmCode.POWER_FAULT, BOARD)
+
+    def _drawer_edges(self, track: DrawerTrack, status: hal.BoardStatus, now: float) -> None:
+        """Opened, closed or forced since the previous status read."""
+        d = track.drawer
+        closed, released = status.closed[d], status.released[d]
+        previous = track.closed
+        track.closed, track.released = closed, released
+        if previous is None:
+            if not closed:
+                track.next_poll = now
+            return
+        if previous and not closed:
+            track.report_settle = False
+            track.next_poll = now
+            if released or now <= track.release_until + self.lock_grace_s:
+                self._emit(DrawerOpened(drawer=d, at=now))
+            else:
+                track.forced = True
+                self._emit(DrawerForced(drawer=d, at=now))
+                self._alarm(
+                    AlarmCode.DRAWER_FORCED, f"drawer {d}", "opened while its lock was not released"
+                )
+        elif not previous and closed:
+            self._emit(DrawerClosed(drawer=d, at=now))
+            track.report_settle = True
+            track.next_poll = now
+            if track.forced:
+                track.forced = False
+                self._clear(AlarmCode.DRAWER_FORCED, f"drawer {d}")
+
+    async def _lock_behaviour(self, track: DrawerTrack, now: float) -> None:
+        """A lock energised beyond our pulse is stuck; a pulse that never energised is a fault."""
+        subject = f"drawer {track.drawer}"
+        if track.released and now > track.release_until + self.lock_grace_s:
+            self._alarm(
+                AlarmCode.LOCK_STUCK_RELEASED, subject, "lock energised without a live release"
+            )
+            await self._relock_all("stuck lock")
+        elif not track.released:
+            self._clear(AlarmCode.LOCK_STUCK_RELEASED, subject)
+        if track.release_written_at is None:
+            return
+        if track.released or not track.closed:
+            track.release_written_at = None
+            self._clear(AlarmCode.LOCK_DID_NOT_RELEASE, subject)
+        elif now - track.release_written_at > self.lock_grace_s:
+            track.release_written_at = None
+            self._alarm(
+                AlarmCode.LOCK_DID_NOT_RELEASE, subject, "release written but the lock held"
+            )
+
+    async def _poll_scale(self, track: DrawerTrack, now: float) -> None:
+        """Read one drawer's pockets; follow cell flags and settling; schedule the next read."""
+        device = scale_name(track.drawer)
+        try:
+            readings = await self._call(device, self._scales[track.drawer].read_all)
+            self._check_readings_shape(track, readings)
+        except hal.HardwareError as exc:
+            self._device_failed(device, exc)
+            # Old readings say nothing about the pockets now.
+            track.readings = [None] * track.pocket_count
+        else:
+            self._device_ok(device)
+            track.readings, track.read_at = list(readings), now
+            self._cell_flags(track)
+            self._settle(track, now)
+        track.next_poll = now + (self.fast_period_s if track.fast(now) else self.idle_poll_s)
+
+    def _check_readings_shape(
+        self, track: DrawerTrack, readings: tuple[hal.WeightReading, ...]
+    ) -> None:
+        """Readings must cover exactly this drawer's pockets, in order."""
+        expected = [(track.drawer, p) for p in range(track.pocket_count)]
+        if [(r.drawer, r.pocket) for r in readings] != expected:
+            raise hal.ProtocolError(
+                scale_name(track.drawer),
+                f"{len(readings)} readings do not match drawer {track.drawer}'s "
+                f"{track.pocket_count} pockets",
+            )
+
+    def _cell_flags(self, track: DrawerTrack) -> None:
+        """Alarms for load cells that report a sensor fault or overload."""
+        for r in track.readings:
+            if r is None:
+                continue
+            subject = f"drawer {r.drawer} pocket {r.pocket}"
+            for flag, code in (
+                (r.fault, AlarmCode.CELL_FAULT),
+                (r.overload, AlarmCode.CELL_OVERLOAD),
+            ):
+                if flag:
+                    self._alarm(code, subject, f"load cell reports {code.value}")
+                else:
+                    self._clear(code, subject)
+
+    def _settle(self, track: DrawerTrack, now: float) -> None:
+        """Report settled weights after a close, or any settled change in a closed drawer."""
+        if track.is_open:
+            track.unstable_since = None  # a hand in the drawer: nothing is expected to settle
+            return
+        if not track.all_trustworthy():
+            if track.unstable_since is None:
+                track.unstable_since = now
+            elif now - track.unstable_since >= self.settle_timeout_s:
+                for p in track.unstable_pockets():
+                    self._alarm(
+                        AlarmCode.CELL_UNSTABLE,
+                        f"drawer {track.drawer} pocket {p}",
+                        f"not stable within {self.settle_timeout_s:g} s",
+                    )
+            return
+        weights = track.weights()
+        baseline = track.baseline if track.baseline is not None else weights
+        deltas = {
+            p: w - baseline.get(p, w)
+            for p, w in weights.items()
+            if abs(w - baseline.get(p, w)) > self.noise_cg
+        }
+        if track.report_settle or deltas:
+            self._emit(WeightSettled(drawer=track.drawer, deltas=deltas, weights=weights, at=now))
+        if track.baseline is None or track.report_settle or deltas:
+            track.baseline = weights
+        track.report_settle = False
+        if track.unstable_since is not None:
+            track.unstable_since = None
+            for p in range(track.pocket_count):
+                self._clear(AlarmCode.CELL_UNSTABLE, f"drawer {track.drawer} pocket {p}")
+
+    async def _run(self) -> None:
+        """Poll at the fast cadence until cancelled; a bug latches the cabinet locked."""
+        while True:
+            started = self._clock.monotonic()
+            try:
+                await self.poll_once()
+            except Exception as exc:
+                log.exception("hardware poll failed")
+                self.lock_down(f"hardware poller failed: {exc!r}")
+            elapsed = self._clock.monotonic() - started
+            await asyncio.sleep(max(0.0, self.fast_period_s - elapsed))
+
+    def lock_down(self, reason: str) -> None:
+        """Latch the cabinet locked (degraded mode): no release until the process restarts."""
+        if self._latched is None:
+            self._latched = reason
+            log.error("hardware latched locked: %s", reason)
+            self._alarm(AlarmCode.LOCKED_DOWN, "cabinet", reason)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop yet: start() relocks everything anyway
+        task = loop.create_task(self._relock_all("lock down"))
+        self._callbacks.add(task)
+        task.add_done_callback(self._callbacks.discard)

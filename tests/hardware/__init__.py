@@ -1,0 +1,1 @@
+"""Tests of the hardware coordinator and the shared hardware fakes."""
