@@ -1,0 +1,1 @@
+"""Simulators of the cabinet's outside world: the hardware and the central pharmacy."""

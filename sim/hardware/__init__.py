@@ -1,0 +1,1 @@
+"""The hardware simulator: lock/IO board, scales and barcode reader on real wire protocols."""
