@@ -185,6 +185,12 @@ class HardwareCoordinator(PollingCoordinator):
         readings = self._drawers[drawer].readings
         return tuple(i for i, r in enumerate(readings) if r is None or not r.trustworthy)
 
+    async def acknowledge_tamper(self) -> None:
+        """After a person checked a forced drawer: relock all, which clears the board's latch."""
+        if not await self._relock_all("tamper acknowledged"):
+            raise HardwareUnavailable("the board did not take the relock")
+        log.warning("tamper acknowledged: every lock relocked")
+
     # -- weights ------------------------------------------------------------------------------
 
     async def settled_weights(

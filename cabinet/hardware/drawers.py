@@ -26,6 +26,7 @@ class DrawerTrack:
     unstable_since: float | None = None
     watchers: int = 0  # callers waiting in settled_weights()
     next_poll: float = 0.0
+    stuck_relock_at: float = float("-inf")  # last relock written because this lock stuck
 
     def __post_init__(self) -> None:
         if not self.readings:

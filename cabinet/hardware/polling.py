@@ -117,7 +117,10 @@ class PollingCoordinator(CoordinatorCore):
             self._alarm(
                 AlarmCode.LOCK_STUCK_RELEASED, subject, "lock energised without a live release"
             )
-            await self._relock_all("stuck lock")
+            # Keep trying to drop it, but no faster than once a second: the bus is shared.
+            if now - track.stuck_relock_at >= 1.0:
+                track.stuck_relock_at = now
+                await self._relock_all("stuck lock")
         elif not track.released:
             self._clear(AlarmCode.LOCK_STUCK_RELEASED, subject)
         if track.release_written_at is None:
