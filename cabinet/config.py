@@ -1,4 +1,4 @@
-"""The cabinet's TOML configuration: a strict, typed schema; any unknown or bad key stops the start."""
+"""The cabinet's TOML configuration: a strict, typed schema; a bad key stops the start."""
 
 from __future__ import annotations
 
@@ -129,8 +129,10 @@ class SessionSection:
 
 
 def _default_drawers() -> tuple[DrawerSection, ...]:
-    return (*(DrawerSection(index=i) for i in range(6)), DrawerSection(index=6, pockets=1,
-                                                                       kind="return_bin"))
+    return (
+        *(DrawerSection(index=i) for i in range(6)),
+        DrawerSection(index=6, pockets=1, kind="return_bin"),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,7 +287,7 @@ def parse(data: dict[str, Any], base_dir: Path | None = None) -> Config:
             values[f.name] = tuple(
                 _build(item_cls, item, f"{f.name}[{i}]") for i, item in enumerate(raw)
             )
-        elif is_dataclass(tp):
+        elif isinstance(tp, type) and is_dataclass(tp):
             values[f.name] = _build(tp, data[f.name], f.name)
     config = Config(**values)
     _check_whole(config, base_dir)
@@ -372,3 +374,10 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     if not store.state_dir.is_absolute():
         store = dataclasses.replace(store, state_dir=base / store.state_dir)
     return dataclasses.replace(config, central=central, store=store)
+
+
+def example_text() -> str:
+    """The commented example configuration that `cabinet config init` writes."""
+    from importlib import resources
+
+    return (resources.files("cabinet") / "config_example.toml").read_text(encoding="utf-8")

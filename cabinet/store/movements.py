@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -13,9 +15,14 @@ from typing import Any
 
 from cabinet.clock import Clock, iso
 from cabinet.errors import MovementRefused, StorageError
-from cabinet.store import ledger
+from cabinet.store import checkpoints, ledger
+from cabinet.store.checkpoints import CheckpointSigner
 from cabinet.store.db import open_writer
 from cabinet.store.ledger import LedgerEvent, NewEvent
+
+_log = logging.getLogger("cabinet.store")
+# Faults kept for the ledger while the disk is failing; more are only counted and logged.
+_MAX_PENDING_FAULTS = 20
 
 
 class MovementKind(enum.Enum):
@@ -56,6 +63,26 @@ class Movement:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StorageFault:
+    """A write the store refused because the disk failed (full, I/O error)."""
+
+    at: str
+    stage: str  # begin or write
+    error: str
+
+
+def insert_alarm(
+    conn: sqlite3.Connection, event: LedgerEvent, kind: str, severity: str, message: str, at: str
+) -> None:
+    """The `alarms` row of an alarm event; the caller holds the write transaction."""
+    conn.execute(
+        "INSERT INTO alarms (ledger_seq, raised_at, kind, severity, message) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (event.seq, at, kind, severity, message),
+    )
+
+
 # Called inside the transaction, after the movement's rows are written: a hook for the
 # workflows to add rows (a discrepancy, a workflow state) that must commit with the movement.
 TxHook = Callable[[sqlite3.Connection, LedgerEvent], None]
@@ -64,13 +91,32 @@ TxHook = Callable[[sqlite3.Connection, LedgerEvent], None]
 class Store:
     """Owner of the one write connection; every write goes through here."""
 
-    def __init__(self, path: Path, clock: Clock) -> None:
+    def __init__(
+        self,
+        path: Path,
+        clock: Clock,
+        *,
+        signer: CheckpointSigner | None = None,
+        checkpoint_every: int = 100,
+    ) -> None:
         self.path = path
         self.clock = clock
         self.conn = open_writer(path)
         # One writer: the asyncio loop, or a worker thread, but never two at once.
         self._lock = threading.RLock()
         self._listeners: list[Callable[[LedgerEvent], None]] = []
+        self._fault_listeners: list[Callable[[StorageFault], None]] = []
+        # Faults seen but not yet written to the ledger (the store could not write them).
+        self.pending_faults: list[StorageFault] = []
+        self.faults_seen = 0
+        self._signer = signer
+        self.checkpoint_every = max(1, checkpoint_every)
+        last = checkpoints.last(self.conn)
+        self.last_checkpoint_seq = last.seq if last is not None else 0
+        self._txn_checkpoint: int | None = None  # signed inside the open transaction
+        if signer is not None:
+            with self.transaction() as conn:
+                checkpoints.register_public_key(conn, signer)
 
     def close(self) -> None:
         """Close the write connection."""
@@ -81,25 +127,114 @@ class Store:
         """Call `listener` with every event after its transaction has committed."""
         self._listeners.append(listener)
 
+    def on_fault(self, listener: Callable[[StorageFault], None]) -> None:
+        """Call `listener` (in memory, at once) whenever a write fails on a storage error."""
+        self._fault_listeners.append(listener)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any error; sqlite errors become StorageError."""
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error; sqlite errors become StorageError.
+
+        Storage faults recorded earlier are written first, in the same transaction, and a
+        signed checkpoint is added before COMMIT when one is due.
+        """
         with self._lock:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise StorageError(f"cannot begin a transaction: {exc}") from exc
+                raise self._fault("begin", exc) from exc
+            written: list[LedgerEvent] = []
+            self._txn_checkpoint = None
             try:
+                written = self._write_pending_faults(self.conn)
                 yield self.conn
+                self._checkpoint_if_due(self.conn)
                 self.conn.execute("COMMIT")
             except BaseException as exc:
-                try:
+                # The connection may already have rolled back (e.g. after SQLITE_FULL).
+                with contextlib.suppress(sqlite3.Error):
                     self.conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # the connection already rolled back (e.g. after SQLITE_FULL)
                 if isinstance(exc, sqlite3.Error):
-                    raise StorageError(f"store write failed: {exc}") from exc
+                    raise self._fault("write", exc) from exc
                 raise
+            if self._txn_checkpoint is not None:
+                self.last_checkpoint_seq = self._txn_checkpoint
+            if written:
+                self.pending_faults.clear()
+                self._publish(written)
+
+    def _fault(self, stage: str, exc: sqlite3.Error) -> StorageError:
+        """Remember a storage fault, tell the listeners, and give the error to raise."""
+        fault = StorageFault(at=iso(self.clock.now()), stage=stage, error=str(exc))
+        self.faults_seen += 1
+        if len(self.pending_faults) < _MAX_PENDING_FAULTS:
+            self.pending_faults.append(fault)
+        _log.error("storage fault: %s failed: %s; the write was refused", stage, exc)
+        for listener in self._fault_listeners:
+            listener(fault)
+        return StorageError(f"store write failed: {exc}")
+
+    def _write_pending_faults(self, conn: sqlite3.Connection) -> list[LedgerEvent]:
+        """Record, as alarms, the faults that happened while the store could not write."""
+        written: list[LedgerEvent] = []
+        for fault in self.pending_faults:
+            event = ledger.append(
+                conn,
+                NewEvent(
+                    kind="alarm",
+                    payload={
+                        "alarm": "storage_fault",
+                        "severity": "critical",
+                        "stage": fault.stage,
+                        "error": fault.error,
+                        "raised_at": fault.at,
+                    },
+                ),
+                iso(self.clock.now()),
+            )
+            insert_alarm(
+                conn, event, "storage_fault", "critical", f"{fault.stage}: {fault.error}", fault.at
+            )
+            written.append(event)
+        return written
+
+    def _checkpoint_if_due(self, conn: sqlite3.Connection, *, force: bool = False) -> int | None:
+        """Sign the head when `checkpoint_every` events passed (or when forced); its seq."""
+        if self._signer is None:
+            return None
+        seq, h = ledger.head(conn)
+        signed = max(self.last_checkpoint_seq, self._txn_checkpoint or 0)
+        if seq <= signed:
+            return None
+        if not force and seq - signed < self.checkpoint_every:
+            return None
+        checkpoints.write(conn, self._signer, seq, h, iso(self.clock.now()))
+        self._txn_checkpoint = seq
+        return seq
+
+    def checkpoint(self) -> int | None:
+        """Sign the ledger's head now (at every stop); the checkpoint's sequence, if one was due."""
+        if self._signer is None:
+            return None
+        with self.transaction() as conn:
+            return self._checkpoint_if_due(conn, force=True)
+
+    def raise_alarm(
+        self,
+        kind: str,
+        message: str,
+        *,
+        severity: str = "critical",
+        actor: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> LedgerEvent:
+        """Record an alarm: a ledger event and its row in `alarms`, together."""
+        body = {"alarm": kind, "severity": severity, "message": message, **(payload or {})}
+
+        def add_row(conn: sqlite3.Connection, event: LedgerEvent) -> None:
+            insert_alarm(conn, event, kind, severity, message, event.at)
+
+        return self.record(NewEvent(kind="alarm", actor=actor, payload=body), add_row)
 
     def _publish(self, events: list[LedgerEvent]) -> None:
         for event in events:
@@ -117,9 +252,10 @@ class Store:
 
     def move(self, movement: Movement, hook: TxHook | None = None) -> LedgerEvent:
         """Apply one stock movement: new stock, lots, ledger event and outbox row, or nothing."""
-        if movement.delta != 0 and (1 if movement.delta > 0 else -1) not in _ALLOWED_SIGN[
-            movement.kind
-        ]:
+        if (
+            movement.delta != 0
+            and (1 if movement.delta > 0 else -1) not in _ALLOWED_SIGN[movement.kind]
+        ):
             raise MovementRefused(
                 f"a {movement.kind.value} cannot change stock by {movement.delta:+d}"
             )
