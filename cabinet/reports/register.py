@@ -1,0 +1,252 @@
+"""The controlled-drugs register: every entry and exit of each controlled item, in order."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from cabinet.reports import kinds
+from cabinet.reports.model import Cell, Chart, Params, Report, ReportError, Series, Table, snapshot
+
+REGISTER_COLUMNS = (
+    "item",
+    "seq",
+    "at",
+    "kind",
+    "user",
+    "witness",
+    "patient",
+    "order",
+    "pocket",
+    "lot",
+    "entry",
+    "exit",
+    "balance",
+    "pocket_balance",
+    "expected",
+    "counted",
+    "difference",
+    "note",
+)
+_KINDS = (*kinds.MOVEMENT_KINDS, kinds.COUNT)
+_MAX_CHART_POINTS = 120
+
+
+def controlled_items(conn: sqlite3.Connection, only: str | None) -> list[tuple[str, str]]:
+    """The controlled items the register covers: (code, name), or the one asked for."""
+    rows = conn.execute(
+        "SELECT code, name, controlled FROM items WHERE (? IS NULL OR code = ?) ORDER BY code",
+        (only, only),
+    ).fetchall()
+    if only is not None:
+        if not rows:
+            raise ReportError(f"no item {only!r} in the formulary")
+        if not rows[0][2]:
+            raise ReportError(f"item {only!r} is not a controlled item: it has no register")
+    return [(str(r[0]), str(r[1])) for r in rows if r[2]]
+
+
+def _opening(conn: sqlite3.Connection, code: str, low: str) -> dict[tuple[int, int], int]:
+    """Each pocket's balance of the item just before the period, from its last movement."""
+    if not low:
+        return {}
+    rows = conn.execute(
+        "SELECT drawer, pocket, json_extract(payload, '$.balance') FROM ledger WHERE seq IN ("
+        " SELECT MAX(seq) FROM ledger WHERE item_code = ? AND at < ?"
+        f" AND kind IN ({', '.join('?' * len(kinds.MOVEMENT_KINDS))}) GROUP BY drawer, pocket)",
+        (code, low, *kinds.MOVEMENT_KINDS),
+    ).fetchall()
+    return {(int(d), int(p)): int(b or 0) for d, p, b in rows}
+
+
+def _validations(conn: sqlite3.Connection) -> dict[str, str]:
+    """The date each item's register is validated through."""
+    rows = conn.execute(
+        "SELECT item_code, MAX(through) FROM register_validations GROUP BY item_code"
+    ).fetchall()
+    return {str(code): str(through) for code, through in rows}
+
+
+def _register_rows(
+    conn: sqlite3.Connection, code: str, low: str, high: str
+) -> tuple[list[tuple[Cell, ...]], int, int]:
+    """The item's register lines with running balances, and its opening and closing balance."""
+    pockets = _opening(conn, code, low)
+    opening = sum(pockets.values())
+    balance = opening
+    lines: list[tuple[Cell, ...]] = []
+    cursor = conn.execute(
+        "SELECT seq, at, kind, actor, witness, patient_id, order_id, drawer, pocket, lot,"
+        " quantity, payload FROM ledger WHERE item_code = ? AND at >= ? AND at < ?"
+        f" AND kind IN ({', '.join('?' * len(_KINDS))}) ORDER BY seq",
+        (code, low, high, *_KINDS),
+    )
+    for seq, at, kind, actor, witness, patient, order, drawer, pocket, lot, qty, text in cursor:
+        payload: dict[str, Any] = kinds.payload_of(text)
+        place = (int(drawer), int(pocket)) if drawer is not None and pocket is not None else None
+        where = f"{place[0]}.{place[1]}" if place else ""
+        if kind == kinds.COUNT:
+            expected, counted = payload.get(kinds.EXPECTED), payload.get(kinds.COUNTED)
+            diff = (
+                counted - expected
+                if isinstance(expected, int) and isinstance(counted, int)
+                else None
+            )
+            lines.append(
+                (
+                    code,
+                    seq,
+                    at,
+                    kind,
+                    actor,
+                    witness,
+                    patient,
+                    order,
+                    where,
+                    lot,
+                    None,
+                    None,
+                    balance,
+                    pockets.get(place) if place else None,
+                    expected,
+                    counted,
+                    diff,
+                    "",
+                )
+            )
+            continue
+        note = ""
+        after = payload.get(kinds.BALANCE)
+        if place is not None:
+            before = pockets.get(place, 0)
+            if isinstance(after, int):
+                # The store wrote the pocket's balance with the event: a jump means a gap.
+                if after != before + qty:
+                    note = f"pocket balance jumps from {before} to {after} for {qty:+d}"
+                pockets[place] = after
+            else:
+                pockets[place] = before + qty
+        balance = sum(pockets.values())
+        lines.append(
+            (
+                code,
+                seq,
+                at,
+                kind,
+                actor,
+                witness,
+                patient,
+                order,
+                where,
+                lot,
+                qty if qty > 0 else None,
+                -qty if qty < 0 else None,
+                balance,
+                pockets.get(place) if place else None,
+                payload.get(kinds.EXPECTED),
+                payload.get(kinds.COUNTED),
+                None,
+                note,
+            )
+        )
+    return lines, opening, balance
+
+
+def _chart_points(lines: list[tuple[Cell, ...]]) -> list[tuple[str, float]]:
+    """The running balance, thinned to a readable number of points."""
+    points = [(str(line[2])[:16], float(line[12] or 0)) for line in lines]
+    if len(points) <= _MAX_CHART_POINTS:
+        return points
+    step = len(points) / _MAX_CHART_POINTS
+    return [points[int(i * step)] for i in range(_MAX_CHART_POINTS)] + [points[-1]]
+
+
+def build_controlled(conn: sqlite3.Connection, params: Params) -> Report:
+    """The register of every controlled item (or one) over the period, with counts."""
+    low, high = params.bounds()
+    with snapshot(conn):
+        items = controlled_items(conn, params.item)
+        validated = _validations(conn)
+        per_item = [(code, name, *_register_rows(conn, code, low, high)) for code, name in items]
+        stock = dict(
+            conn.execute(
+                "SELECT item_code, SUM(quantity) FROM pockets WHERE item_code IS NOT NULL"
+                " GROUP BY item_code"
+            ).fetchall()
+        )
+    register: list[tuple[Cell, ...]] = []
+    summary_rows: list[tuple[Cell, ...]] = []
+    count_rows: list[tuple[Cell, ...]] = []
+    report = Report(
+        name="controlled", title=f"Controlled-drugs register, {params.period_text()}", params=params
+    )
+    for code, name, lines, opening, closing in per_item:
+        register.extend(lines)
+        entries = sum(int(line[10] or 0) for line in lines)
+        exits = sum(int(line[11] or 0) for line in lines)
+        counts = [line for line in lines if line[3] == kinds.COUNT]
+        count_rows.extend(
+            (code, line[1], line[2], line[4], line[8], line[14], line[15], line[16])
+            for line in counts
+        )
+        summary_rows.append(
+            (
+                code,
+                name,
+                opening,
+                entries,
+                exits,
+                closing,
+                int(stock.get(code) or 0),
+                len(counts),
+                sum(abs(int(line[16] or 0)) for line in counts),
+                validated.get(code, ""),
+            )
+        )
+        if lines:
+            report.charts.append(
+                Chart(
+                    title=f"Running balance of {name} ({code})",
+                    kind="line",
+                    y_label="units",
+                    series=[Series(label=code, points=_chart_points(lines))],
+                )
+            )
+    report.summary = {
+        "items": len(summary_rows),
+        "lines": len(register),
+        "entries": sum(int(r[3] or 0) for r in summary_rows),
+        "exits": sum(int(r[4] or 0) for r in summary_rows),
+        "count_differences": sum(int(r[8] or 0) for r in summary_rows),
+    }
+    report.tables = [
+        Table(
+            name="items",
+            title="Balances per controlled item",
+            columns=(
+                "item",
+                "name",
+                "opening",
+                "entries",
+                "exits",
+                "closing",
+                "in_pockets_now",
+                "counts",
+                "count_differences",
+                "validated_through",
+            ),
+            rows=summary_rows,
+        ),
+        Table(name="register", title="Register", columns=REGISTER_COLUMNS, rows=register),
+        Table(
+            name="counts",
+            title="Counts and their differences",
+            columns=("item", "seq", "at", "user", "pocket", "expected", "counted", "difference"),
+            rows=count_rows,
+        ),
+    ]
+    report.notes.append(
+        "balance: the item's stock in the whole cabinet (every pocket and the return bin) after "
+        "the line; pocket_balance: the stock of the line's pocket as the store wrote it."
+    )
+    return report
