@@ -18,8 +18,13 @@ Public API (everything else in cabinet/ goes through this):
 
 Events (frozen dataclasses in cabinet.hardware.events): DrawerOpened, DrawerClosed,
 DrawerForced (tamper), WeightSettled(drawer, deltas, weights), DeviceDownEvent, DeviceBack and
-HardwareAlarm (raised, or `cleared=True`). Every alarm also goes to `on_alarm`, which the
-workflows use to record it in the ledger; the coordinator never writes the store.
+HardwareAlarm (raised, or `cleared=True`). Every alarm also goes to `on_alarm` and to each
+`add_alarm_listener(cb)` (sync or async), which the workflows use to record it in the ledger;
+the coordinator never writes the store. `await coord.acknowledge_tamper()` relocks every drawer
+after a person checked a forced one (the board drops its tamper latch once all are shut);
+`check_release(drawer)` tells without writing whether `release` would be refused.
+`HardwareService(coord)` (cabinet.hardware.service) is its daemon service; the composition root
+puts the coordinator in `ctx.parts["coordinator"]`.
 
 Fail closed: `release` writes nothing and raises `ReleaseRefused(code, reason)` when the
 coordinator is latched, the drawer is unknown, the board's last answer failed or is stale, the

@@ -74,7 +74,7 @@ class CoordinatorCore:
         self._deadline_s = request_deadline_s
         self._attempts = attempts
         self._retry_interval_s = retry_interval_s
-        self._on_alarm = on_alarm
+        self._alarm_listeners: list[AlarmCallback] = [on_alarm] if on_alarm else []
         self._autopoll = autopoll
         # A status older than this cannot vouch for a release.
         self.status_max_age_s = max(4 * self.fast_period_s, 0.5)
@@ -137,6 +137,10 @@ class CoordinatorCore:
         """The latch reason, or None."""
         return self._latched
 
+    def add_alarm_listener(self, listener: AlarmCallback) -> None:
+        """Also hand every alarm (raised or cleared) to this callback (sync or async)."""
+        self._alarm_listeners.append(listener)
+
     def _emit(self, event: HardwareEvent) -> None:
         """Deliver an event to every subscriber."""
         for queue in self._subscribers:
@@ -157,18 +161,17 @@ class CoordinatorCore:
             self._publish_alarm(notice)
 
     def _publish_alarm(self, alarm: HardwareAlarm) -> None:
-        """Emit an alarm event and call the callback; a failing callback never stops polling."""
+        """Emit an alarm event and call the listeners; a failing listener never stops polling."""
         self._emit(alarm)
-        if self._on_alarm is None:
-            return
-        try:
-            result = self._on_alarm(alarm)
-            if inspect.isawaitable(result):
-                task = asyncio.ensure_future(result)
-                self._callbacks.add(task)
-                task.add_done_callback(self._callback_done)
-        except Exception:
-            log.exception("alarm callback failed for %s", alarm.code.value)
+        for listener in self._alarm_listeners:
+            try:
+                result = listener(alarm)
+                if inspect.isawaitable(result):
+                    task = asyncio.ensure_future(result)
+                    self._callbacks.add(task)
+                    task.add_done_callback(self._callback_done)
+            except Exception:
+                log.exception("alarm listener failed for %s", alarm.code.value)
 
     def _callback_done(self, task: asyncio.Future[Any]) -> None:
         """Forget a finished alarm callback, logging its failure."""
