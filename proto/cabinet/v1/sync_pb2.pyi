@@ -221,7 +221,8 @@ Global___LedgerEvent: _TypeAlias = LedgerEvent  # noqa: Y015
 class Checkpoint(_message.Message):
     """A checkpoint the cabinet signed with its Ed25519 ledger key.
 
-    The signed message is the UTF-8 text "<cabinet id>:<seq>:<hash>"; see docs/sync.md.
+    The signed message is the ASCII text "cabinet-ledger-checkpoint/v1\\n<seq>\\n<hash>" (decimal
+    seq, hex hash), verified with the cabinet's registered public key.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -261,9 +262,14 @@ class PushEventsRequest(_message.Message):
     EVENTS_FIELD_NUMBER: _builtins.int
     CHECKPOINTS_FIELD_NUMBER: _builtins.int
     CABINET_ID_FIELD_NUMBER: _builtins.int
+    LEDGER_PUBLIC_KEY_PEM_FIELD_NUMBER: _builtins.int
     cabinet_id: _builtins.str
     """The cabinet id the client believes it is. Advisory: it must equal the certificate's CN,
     otherwise the call is refused with PERMISSION_DENIED.
+    """
+    ledger_public_key_pem: _builtins.str
+    """PEM (SubjectPublicKeyInfo) of the cabinet's Ed25519 ledger key. A central that enrols
+    cabinets at first contact registers it then; a registered key that differs is refused.
     """
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___LedgerEvent]:
@@ -283,10 +289,11 @@ class PushEventsRequest(_message.Message):
         events: _abc.Iterable[Global___LedgerEvent] | None = ...,
         checkpoints: _abc.Iterable[Global___Checkpoint] | None = ...,
         cabinet_id: _builtins.str = ...,
+        ledger_public_key_pem: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cabinet_id", b"cabinet_id", "checkpoints", b"checkpoints", "events", b"events"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cabinet_id", b"cabinet_id", "checkpoints", b"checkpoints", "events", b"events", "ledger_public_key_pem", b"ledger_public_key_pem"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
