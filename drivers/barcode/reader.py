@@ -46,6 +46,10 @@ class StreamBarcodeReader:
         self._ready: deque[str] = deque()
         self._stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
+    async def open(self) -> None:
+        """Open the port now rather than at the first read (opening a serial port flushes it)."""
+        await self._open()
+
     async def read(self) -> Scan:
         """Wait for the next complete read and return it decoded."""
         while not self._ready:

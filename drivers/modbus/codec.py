@@ -142,9 +142,11 @@ def decode_status(profile: ScaleProfile, word: int) -> StatusBits:
 
 def to_centigrams(raw: int, decimals: int, unit: str) -> int:
     """A raw transmitter value with its decimals and display unit, in whole centigrams."""
-    exact = Fraction(raw * UNITS_IN_CENTIGRAMS[unit], 10**decimals)
+    scaled = raw * UNITS_IN_CENTIGRAMS[unit]
+    if decimals == 0:
+        return scaled  # the common case, and the hot one: no division at all
     # round() on a Fraction rounds half to even: symmetric for tare-negative weights.
-    return round(exact)
+    return round(Fraction(scaled, 10**decimals))
 
 
 def decode_weights(profile: ScaleProfile, registers: list[int], pockets: int) -> list[int]:

@@ -1,0 +1,210 @@
+"""Benchmark: a full poll of a 16 x 24 cabinet through our drivers against bare pymodbus reads.
+
+Starts `cabinet-sim hardware` (the hardware simulator, over Modbus TCP on a free port) with 16
+drawers of 24 pockets, then in one run:
+
+- bare: the 36 bulk reads a full poll needs (board: status+firmware, closed sensors, bolts,
+  lock mirror; per drawer: all statuses, all weights), issued straight on a pymodbus client;
+- ours: the same poll through `ModbusLockBoard.read_status` and `ModbusScaleBank.read_all`
+  (retries, health, decoding into frozen readings);
+- an open drawer sampled on a 25 Hz schedule (board status + that drawer) while the idle
+  drawers are polled one per tick in between, for a few seconds.
+
+Target (design.md section 7): full poll <= 1.5 x the bare reads; open drawer >= 20 Hz.
+Run: .venv/bin/python bench/poll.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import emit
+from pymodbus.client import AsyncModbusTcpClient
+
+from drivers.build import ModbusHardware, ScaleSpec, from_config
+
+DRAWERS = 16
+POCKETS = 24
+ROUNDS = 40
+OPEN_DRAWER = 3
+SAMPLE_HZ = 25.0
+SAMPLE_SECONDS = 3.0
+UNIT_CG = 250  # unit weight of the items loaded in the open drawer's first pocket
+
+
+def start_simulator(workdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """Start the hardware simulator for a 16 x 24 cabinet; return it and its endpoints."""
+    config = workdir / "cabinet.toml"
+    config.write_text(
+        "".join(f"[[drawers]]\nindex = {d}\npockets = {POCKETS}\n\n" for d in range(DRAWERS))
+    )
+    ready = workdir / "ready.json"
+    command = [sys.executable, "-m", "sim.cli", "hardware", "--config", str(config)]
+    command += ["--port", "0", "--no-console", "--ready-file", str(ready), "--settle", "0.1"]
+    sim = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 20
+    while not ready.exists():
+        if sim.poll() is not None or time.monotonic() > deadline:
+            sim.kill()
+            err = sim.stderr.read().decode() if sim.stderr else ""
+            raise RuntimeError(f"hardware simulator did not start: {err.strip()[-400:]}")
+        time.sleep(0.05)
+    return sim, json.loads(ready.read_text())
+
+
+async def control(host: str, port: int, *lines: str) -> None:
+    """Send technician commands to the simulator's control port and check each answer."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        for line in lines:
+            writer.write(line.encode() + b"\n")
+            await writer.drain()
+            reply = json.loads(await reader.readline())
+            if not reply.get("ok"):
+                raise RuntimeError(f"simulator refused {line!r}: {reply}")
+    finally:
+        writer.close()
+
+
+async def bare_poll(client: AsyncModbusTcpClient) -> None:
+    """The 36 bulk reads of a full poll, straight on pymodbus, values unchecked."""
+    await client.read_input_registers(0, count=2, device_id=1)
+    await client.read_discrete_inputs(0, count=DRAWERS, device_id=1)
+    await client.read_discrete_inputs(0x100, count=DRAWERS, device_id=1)
+    await client.read_coils(0, count=DRAWERS, device_id=1)
+    for d in range(DRAWERS):
+        await client.read_input_registers(0x100, count=POCKETS, device_id=10 + d)
+        await client.read_input_registers(0, count=2 * POCKETS, device_id=10 + d)
+
+
+async def our_poll(hardware: ModbusHardware) -> None:
+    """The same poll through the drivers."""
+    await hardware.board.read_status()
+    for bank in hardware.scales.values():
+        await bank.read_all()
+
+
+async def sample_open_drawer(hardware: ModbusHardware) -> tuple[float, float, int]:
+    """Sample one open drawer on a fixed schedule while idle drawers are polled in between.
+
+    Returns the achieved rate (Hz), the longest gap between two samples (ms), and how many
+    distinct item counts (stable weight / 2.5 g) seen in the pocket items were taken from.
+    """
+    period = 1 / SAMPLE_HZ
+    idle = [d for d in hardware.scales if d != OPEN_DRAWER]
+    stamps: list[float] = []
+    counts: set[int] = set()
+    start = time.perf_counter()
+    tick = 0
+    while time.perf_counter() - start < SAMPLE_SECONDS:
+        await hardware.board.read_status()
+        readings = await hardware.scales[OPEN_DRAWER].read_all()
+        stamps.append(time.perf_counter())
+        if readings[0].stable:
+            counts.add(round(readings[0].centigrams / UNIT_CG))
+        # One idle drawer per tick: every idle drawer is read about every 0.6 s.
+        await hardware.scales[idle[tick % len(idle)]].read_all()
+        tick += 1
+        await asyncio.sleep(max(0.0, start + tick * period - time.perf_counter()))
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
+    return rate, max(gaps) * 1000, len(counts)
+
+
+async def take_items(host: str, port: int) -> None:
+    """A nurse taking one item every half second from the open drawer's first pocket."""
+    for _ in range(int(SAMPLE_SECONDS * 2) - 1):
+        await asyncio.sleep(0.5)
+        await control(host, port, f"take {OPEN_DRAWER} 0 1")
+
+
+async def measure(endpoints: dict[str, Any]) -> dict[str, Any]:
+    """Run the bare and the driver polls interleaved, then the open-drawer sampling."""
+    host, port = endpoints["modbus"]["host"], endpoints["modbus"]["port"]
+    chost, cport = endpoints["control"]["host"], endpoints["control"]["port"]
+    await control(chost, cport, f"load {OPEN_DRAWER} 0 20 {UNIT_CG}")
+    hardware = from_config(
+        host=host,
+        port=port,
+        timeout_s=1.0,
+        retries=1,
+        down_after=3,
+        drawers=[ScaleSpec(drawer=d, pockets=POCKETS) for d in range(DRAWERS)],
+    )
+    client = AsyncModbusTcpClient(host, port=port, timeout=1.0, retries=0)
+    await client.connect()
+    bare: list[float] = []
+    ours: list[float] = []
+    try:
+        await our_poll(hardware)  # connect and warm up both sides
+        await bare_poll(client)
+        for _ in range(ROUNDS):
+            # Interleaved so that both see the same machine load and simulator state.
+            t0 = time.perf_counter()
+            await bare_poll(client)
+            t1 = time.perf_counter()
+            await our_poll(hardware)
+            t2 = time.perf_counter()
+            bare.append(t1 - t0)
+            ours.append(t2 - t1)
+        await hardware.board.release(OPEN_DRAWER, 10_000)
+        await control(chost, cport, f"open {OPEN_DRAWER}")
+        taker = asyncio.create_task(take_items(chost, cport))
+        rate, max_gap_ms, distinct = await sample_open_drawer(hardware)
+        await taker
+        await control(chost, cport, f"close {OPEN_DRAWER}")
+        await hardware.board.relock_all()
+    finally:
+        client.close()
+        await hardware.close()
+    bare_ms = statistics.median(bare) * 1000
+    ours_ms = statistics.median(ours) * 1000
+    ratio = ours_ms / bare_ms
+    return {
+        "bench": "poll",
+        "drawers": DRAWERS,
+        "pockets": POCKETS,
+        "requests_per_poll": 4 + 2 * DRAWERS,
+        "rounds": ROUNDS,
+        "poll_ms_p50": round(ours_ms, 2),
+        "bare_ms_p50": round(bare_ms, 2),
+        "ratio": round(ratio, 3),
+        "open_drawer_hz": round(rate, 1),
+        "open_drawer_max_gap_ms": round(max_gap_ms, 1),
+        "open_drawer_counts_seen": distinct,
+        "target": "full poll <= 1.5x the bare bulk reads; open drawer sampled >= 20 Hz",
+        "met": ratio <= 1.5 and rate >= 20.0,
+    }
+
+
+def main() -> int:
+    """Start the simulator, measure, stop it, print one JSON line."""
+    with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
+        sim, endpoints = start_simulator(Path(tmp))
+        try:
+            result = asyncio.run(measure(endpoints))
+        finally:
+            sim.terminate()
+            try:
+                sim.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(sim.pid, 9)
+                sim.wait()
+    emit(result)
+    return 0 if result["met"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
