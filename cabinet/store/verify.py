@@ -129,12 +129,13 @@ def _verify(
         elif str(row[0]) != start.hash:
             breaks.append(_Break(start.seq, EDITED, "differs from its signed checkpoint"))
         expected, prev = start.seq + 1, start.hash
-    chain_break = _walk(conn, expected, prev, signed, progress) if not breaks else None
-    if isinstance(chain_break, _Break):
-        breaks.append(chain_break)
-        last_seq = chain_break.seq - 1
+    walked = 0
+    outcome = _walk(conn, expected, prev, signed, progress)
+    if isinstance(outcome, _Break):
+        breaks.append(outcome)
+        last_seq = outcome.seq - 1
     else:
-        last_seq, walked = chain_break if chain_break is not None else (expected - 1, 0)
+        last_seq, walked = outcome
         breaks.extend(_truncation(conn, last_seq, cps))
     if breaks:
         first = min(breaks, key=lambda b: b.seq)
