@@ -61,8 +61,8 @@ def pack_code(gtin: str, lot: str, expiry: str, serial: str, *, separator: bool 
 class ScannerFormats:
     """How staff badges and patient wristbands are printed (site-specific conventions)."""
 
-    badge: str = CODE128 + "B{code}"
-    wristband: str = CODE128 + "P{ipp}"
+    badge: str = CODE128 + "B:{code}"
+    wristband: str = CODE128 + "P:{ipp}"
 
 
 @dataclass

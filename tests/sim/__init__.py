@@ -1,0 +1,1 @@
+"""Tests of the hardware simulator, over its real wire protocols."""

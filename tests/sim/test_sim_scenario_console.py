@@ -1,0 +1,120 @@
+"""Scenario files, the technician console and the control port all speak the same commands."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from pymodbus.client import ModbusTcpClient
+
+from tests.sim.simproc import ROOT, SIM, SimProcess, running_sim, stop, wait_ready
+
+SCENARIO = """\
+# A restock of drawer 1 pocket 3, then a dispense of two ampoules.
+load 1 3 0 150
+release 1 5000
+open 1
+put 1 3 10   # the technician loads ten ampoules
+close 1
+release 1 5000
+open 1
+take 1 3 2
+close 1
+wait 0.3
+"""
+
+
+def test_a_scenario_file_runs_and_leaves_the_cabinet_as_scripted(tmp_path: Path) -> None:
+    """The scripted restock and dispense leave 8 ampoules, settled, drawer closed and locked."""
+    script = tmp_path / "dispense.scn"
+    script.write_text(SCENARIO)
+    with running_sim(tmp_path, "--scenario", str(script)) as sim:
+        deadline = time.monotonic() + 10
+        while sim.drawer(1)["pockets"][3]["count"] != 8 or not sim.drawer(1)["closed"]:
+            assert time.monotonic() < deadline, "the scenario did not finish"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        client = ModbusTcpClient("127.0.0.1", port=sim.modbus_port, timeout=1, retries=0)
+        client.connect()
+        try:
+            regs = client.read_input_registers(6, count=2, device_id=11).registers
+            status = client.read_input_registers(0x0103, count=1, device_id=11).registers[0]
+        finally:
+            client.close()
+        value = client.convert_from_registers(regs, client.DATATYPE.INT32)
+        assert isinstance(value, int) and abs(value - 8 * 150) <= 1
+        assert status & 1
+
+
+def test_a_failing_scenario_line_is_named_and_stops_the_script(tmp_path: Path) -> None:
+    """A refused step stops the scenario with its file and line; the exit status says so."""
+    script = tmp_path / "bad.scn"
+    script.write_text("load 0 0 5 100\nopen 0\nload 0 1 5 100\n")
+    with running_sim(tmp_path, "--scenario", str(script)) as sim:
+        deadline = time.monotonic() + 10
+        while sim.proc.poll() is None and time.monotonic() < deadline:
+            if sim.drawer(0)["pockets"][0]["count"] == 5:
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)
+        assert sim.drawer(0)["pockets"][1]["count"] == 0, "the script stopped at line 2"
+        stop(sim.proc)
+        assert sim.proc.returncode == 1
+        out = sim.proc.stdout.read() if sim.proc.stdout else ""
+    assert "bad.scn:2: open 0 -> drawer 0 does not open: it is locked" in out
+
+
+def test_the_console_answers_help_on_stdin(tmp_path: Path) -> None:
+    """help lists every command; status reads the cabinet; quit stops the simulator."""
+    ready = tmp_path / "ready.json"
+    proc = subprocess.Popen(
+        [*SIM, "--port", "0", "--ready-file", str(ready), "--console"],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_ready(proc, ready)
+        out, _ = proc.communicate("help\nstatus\nopen 0\nquit\n", timeout=20)
+    finally:
+        stop(proc)
+    assert proc.returncode == 0
+    for usage in ("open D", "take D P N", "scan-pack GTIN LOT EXPIRY SERIAL", "badge CODE",
+                  "wristband IPP", "fault KIND", "clear", "quit"):  # fmt: skip
+        assert usage in out, usage
+    assert "drawer 6 (return_bin): closed, locked" in out
+    assert "error: drawer 0 does not open: it is locked" in out
+
+
+def test_the_control_port_refuses_bad_lines_and_changes_nothing(sim: SimProcess) -> None:
+    """Unknown commands, wrong arguments and impossible moves each get a clear error."""
+    before = sim.ok("status")
+    for line, error in [
+        ("dance", "unknown command"),
+        ("take 0 0", "usage: take D P N"),
+        ("take 0 0 1", "closed"),
+        ("load 0 99 1 100", "pockets 0..7"),
+        ("open 12", "no drawer 12"),
+        ("scan-pack 123 LOT 140500 S", "GTIN"),
+        ('scan "unclosed', "cannot read the line"),
+    ]:
+        reply = sim.send(line)
+        assert not reply["ok"] and error in reply["error"], (line, reply)
+    after = sim.ok("status")
+    for b, a in zip(before["drawers"], after["drawers"], strict=True):
+        assert [p["count"] for p in b["pockets"]] == [p["count"] for p in a["pockets"]]
+        assert a["closed"] and not a["released"]
+
+
+def test_the_control_port_reports_writes_seen_on_the_wire(
+    sim: SimProcess, modbus: ModbusTcpClient
+) -> None:
+    """events lists each accepted write with its time, so latency can be measured outside."""
+    before = time.time()
+    modbus.write_register(0x0104, 1500, device_id=1)
+    events = sim.ok("events 0")
+    assert len(events) == 1
+    e = events[0]
+    assert (e["unit"], e["table"], e["address"], e["values"]) == (1, "holding", 0x0104, [1500])
+    assert before <= e["at"] <= time.time()
+    assert sim.ok(f"events {e['seq']}") == []
