@@ -1,0 +1,1 @@
+"""Pure rules of the cabinet: dose timing, stock picking, weighing, roles, refusals."""

@@ -1,0 +1,136 @@
+"""What every workflow shares: the store, the hardware port, the clock, the session and the task."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, Protocol
+
+from cabinet.clock import Clock, iso
+from cabinet.domain.refusals import Language, RefusalCode, Refused
+from cabinet.domain.roles import Role
+from cabinet.hardware.events import CabinetSnapshot, HardwareEvent
+from cabinet.store import Store
+from cabinet.workflows.events import EventHub, RefusedEvent
+from cabinet.workflows.machines import Task
+
+log = logging.getLogger("cabinet.workflows")
+
+
+class HardwarePort(Protocol):
+    """What the workflows need of the hardware coordinator (the only owner of the locks)."""
+
+    async def release(self, drawer: int, *, reason: str) -> None:
+        """Release one drawer's lock for a bounded time, or raise HardwareUnavailable."""
+        ...
+
+    async def settled_weights(self, drawer: int, timeout_s: float = ...) -> Mapping[int, int]:
+        """Every pocket's settled weight in centigrams, waiting until all are stable."""
+        ...
+
+    async def set_guide_light(self, drawer: int, pocket: int, on: bool) -> None:
+        """Light or darken a pocket's guide light."""
+        ...
+
+    async def darken_all(self) -> None:
+        """Darken every guide light."""
+        ...
+
+    def lock_down(self, reason: str) -> None:
+        """Latch every drawer locked until the process restarts."""
+        ...
+
+    def subscribe(self) -> asyncio.Queue[HardwareEvent]:
+        """A queue of every hardware event from now on."""
+        ...
+
+    def unsubscribe(self, queue: asyncio.Queue[HardwareEvent]) -> None:
+        """Stop delivering to this queue."""
+        ...
+
+    def snapshot(self) -> CabinetSnapshot:
+        """The cabinet as last seen."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Workflow rules taken from the configuration."""
+
+    cabinet_id: str = "CAB-DEMO-01"
+    care_unit: str = ""
+    language: Language = "fr"
+    inactivity_s: float = 60.0
+    sign_out_on_close: bool = False
+    max_failed_pins: int = 5
+    lockout_minutes: float = 15.0
+    settle_timeout_s: float = 10.0
+    # A release that the user never used is closed (counted back) after this long.
+    release_expiry_s: float = 30.0
+    return_bin_drawer: int | None = None
+
+
+@dataclass
+class Session:
+    """The one user signed in at the screen, and the one patient selected."""
+
+    user_id: str
+    name: str
+    roles: frozenset[Role]
+    last_activity: float
+    patient_id: str | None = None
+    witness: str | None = None  # a second user who signed in at the same screen
+
+
+# A named point of a task where tests (and diagnostics) may hook in: (point name, task).
+Checkpoint = Callable[[str, Task], None]
+
+
+@dataclass
+class Core:
+    """The state every workflow module works on; owned by the Cabinet facade."""
+
+    store: Store
+    hardware: HardwarePort
+    clock: Clock
+    settings: Settings
+    hub: EventHub = field(default_factory=EventHub)
+    session: Session | None = None
+    pending_badge: str | None = None  # user id recognised by badge, awaiting the PIN
+    task: Task | None = None
+    degraded: str = ""  # why no drawer may open (ledger broken, lock-down), or ""
+    hardware_down: set[str] = field(default_factory=set)
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+
+    def now(self) -> dt.datetime:
+        """Wall-clock time."""
+        return self.clock.now()
+
+    def now_iso(self) -> str:
+        """Wall-clock time as the store writes it."""
+        return iso(self.clock.now())
+
+    def checkpoint(self, name: str, task: Task) -> None:
+        """Call every registered checkpoint hook at this named point of a task."""
+        for hook in list(self.checkpoints):
+            hook(name, task)
+
+    def refuse(self, code: RefusalCode, **params: Any) -> NoReturn:
+        """Publish the refusal for the screen and raise it; nothing has been changed."""
+        self.hub.publish(RefusedEvent(code=code, params=dict(params)))
+        raise Refused(code, **params)
+
+    def touch(self) -> None:
+        """Record user activity (postpones the inactivity sign-out)."""
+        if self.session is not None:
+            self.session.last_activity = self.clock.monotonic()
+
+    def signed_in(self) -> Session:
+        """The current session, or a NOT_SIGNED_IN refusal."""
+        if self.session is None:
+            self.refuse(RefusalCode.NOT_SIGNED_IN)
+        self.touch()
+        return self.session
