@@ -16,6 +16,7 @@ This is the only module that sees pymodbus errors: each one is mapped here, once
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -47,12 +48,13 @@ class ModbusLink:
 
     def __init__(
         self,
-        client: AsyncModbusTcpClient | AsyncModbusSerialClient,
+        client_factory: Callable[[], AsyncModbusTcpClient | AsyncModbusSerialClient],
         *,
         name: str,
         timeout_s: float,
         retries: int,
         down_after: int,
+        serial_path: str | None = None,
     ) -> None:
         if timeout_s <= 0 or retries < 0 or down_after < 1:
             raise ValueError("timeout_s must be > 0, retries >= 0 and down_after >= 1")
@@ -60,10 +62,19 @@ class ModbusLink:
         self.timeout_s = timeout_s
         self.retries = retries
         self.down_after = down_after
-        self._client = client
+        self.serial_path = serial_path
+        # pymodbus clients bind to the running loop when created: build ours at first use, so a
+        # link can be configured from synchronous code (the composition root, a test).
+        self._factory = client_factory
+        self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
         self._health: dict[int, UnitHealth] = {}
         self._users = 0
         self._closed = False
+        # RTU answers carry no transaction id: after a timeout, a late answer could be taken
+        # for the answer to the next request. Waiting one more timeout before sending again
+        # lets it arrive while nothing is pending, and pymodbus then drops it.
+        self._serial = False
+        self._quiet_until = 0.0
         # pymodbus serialises transactions itself; this lock also covers our reconnects.
         self._lock = asyncio.Lock()
 
@@ -73,9 +84,13 @@ class ModbusLink:
     ) -> ModbusLink:
         """A link over Modbus TCP."""
         # pymodbus retries and reconnects are off: this class owns both, so they stay bounded.
-        client = AsyncModbusTcpClient(
-            host, port=port, timeout=timeout_s, retries=0, reconnect_delay=0
-        )
+
+        def client() -> AsyncModbusTcpClient:
+            """A pymodbus TCP client without its own retries or reconnects."""
+            return AsyncModbusTcpClient(
+                host, port=port, timeout=timeout_s, retries=0, reconnect_delay=0
+            )
+
         return cls(
             client,
             name=f"modbus-tcp://{host}:{port}",
@@ -96,21 +111,26 @@ class ModbusLink:
         down_after: int = 3,
     ) -> ModbusLink:
         """A link over Modbus RTU on a serial port (RS-485 adapter, or a pty in tests)."""
-        client = AsyncModbusSerialClient(
-            serial_port,
-            framer=FramerType.RTU,
-            baudrate=baudrate,
-            parity=parity,
-            timeout=timeout_s,
-            retries=0,
-            reconnect_delay=0,
-        )
+
+        def client() -> AsyncModbusSerialClient:
+            """A pymodbus RTU client without its own retries or reconnects."""
+            return AsyncModbusSerialClient(
+                serial_port,
+                framer=FramerType.RTU,
+                baudrate=baudrate,
+                parity=parity,
+                timeout=timeout_s,
+                retries=0,
+                reconnect_delay=0,
+            )
+
         return cls(
             client,
             name=f"modbus-rtu://{serial_port}",
             timeout_s=timeout_s,
             retries=retries,
             down_after=down_after,
+            serial_path=serial_port,
         )
 
     def device_name(self, unit: int) -> str:
@@ -134,39 +154,40 @@ class ModbusLink:
     async def close(self) -> None:
         """Close the client now."""
         self._closed = True
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
 
     async def read_holding_registers(self, unit: int, address: int, count: int) -> list[int]:
         """FC03: read `count` holding registers."""
 
         def call() -> Awaitable[ModbusPDU]:
-            return self._client.read_holding_registers(address, count=count, device_id=unit)
+            return self._live().read_holding_registers(address, count=count, device_id=unit)
 
-        return await self._request(unit, "FC03", address, call, lambda r: _registers(r, count))
+        return await self._request(unit, 0x03, address, call, lambda r: _registers(r, count))
 
     async def read_input_registers(self, unit: int, address: int, count: int) -> list[int]:
         """FC04: read `count` input registers."""
 
         def call() -> Awaitable[ModbusPDU]:
-            return self._client.read_input_registers(address, count=count, device_id=unit)
+            return self._live().read_input_registers(address, count=count, device_id=unit)
 
-        return await self._request(unit, "FC04", address, call, lambda r: _registers(r, count))
+        return await self._request(unit, 0x04, address, call, lambda r: _registers(r, count))
 
     async def read_coils(self, unit: int, address: int, count: int) -> list[bool]:
         """FC01: read `count` coils."""
 
         def call() -> Awaitable[ModbusPDU]:
-            return self._client.read_coils(address, count=count, device_id=unit)
+            return self._live().read_coils(address, count=count, device_id=unit)
 
-        return await self._request(unit, "FC01", address, call, lambda r: _bits(r, count))
+        return await self._request(unit, 0x01, address, call, lambda r: _bits(r, count))
 
     async def read_discrete_inputs(self, unit: int, address: int, count: int) -> list[bool]:
         """FC02: read `count` discrete inputs."""
 
         def call() -> Awaitable[ModbusPDU]:
-            return self._client.read_discrete_inputs(address, count=count, device_id=unit)
+            return self._live().read_discrete_inputs(address, count=count, device_id=unit)
 
-        return await self._request(unit, "FC02", address, call, lambda r: _bits(r, count))
+        return await self._request(unit, 0x02, address, call, lambda r: _bits(r, count))
 
     async def write_register(self, unit: int, address: int, value: int) -> None:
         """FC06: write one holding register."""
@@ -174,22 +195,22 @@ class ModbusLink:
             raise ValueError(f"register value {value} does not fit 16 bits")
 
         def call() -> Awaitable[ModbusPDU]:
-            return self._client.write_register(address, value, device_id=unit)
+            return self._live().write_register(address, value, device_id=unit)
 
-        await self._request(unit, "FC06", address, call, _no_payload)
+        await self._request(unit, 0x06, address, call, _no_payload)
 
     async def write_coil(self, unit: int, address: int, value: bool) -> None:
         """FC05: write one coil."""
 
         def call() -> Awaitable[ModbusPDU]:
-            return self._client.write_coil(address, value, device_id=unit)
+            return self._live().write_coil(address, value, device_id=unit)
 
-        await self._request(unit, "FC05", address, call, _no_payload)
+        await self._request(unit, 0x05, address, call, _no_payload)
 
     async def _request(
         self,
         unit: int,
-        what: str,
+        function: int,
         address: int,
         call: Callable[[], Awaitable[ModbusPDU]],
         decode: Callable[[ModbusPDU], T],
@@ -204,6 +225,11 @@ class ModbusLink:
         for _ in range(attempts):
             try:
                 response = await self._attempt(device, call)
+                if response.function_code != function:
+                    # On RTU nothing but the function code ties an answer to its request.
+                    raise _Protocol(
+                        device, f"answer of FC{response.function_code:02d}", retryable=True
+                    )
                 value = decode(response)
             except _Protocol as exc:
                 last = exc
@@ -220,7 +246,7 @@ class ModbusLink:
         health.failures += 1
         if health.failures >= self.down_after:
             health.down = True
-        message = f"{what} at 0x{address:04X}: {last.reason}"
+        message = f"FC{function:02d} at 0x{address:04X}: {last.reason}"
         if health.down:
             raise DeviceDown(device, f"{message} ({health.failures} consecutive failures)")
         if isinstance(last, ProtocolError):
@@ -231,12 +257,19 @@ class ModbusLink:
         """One try: connect if needed, send, wait; pymodbus errors become hal errors here."""
         # A second bound on top of pymodbus's own: a connect or a lost frame never hangs us.
         try:
-            async with asyncio.timeout(self.timeout_s * 2 + 0.05):
+            async with asyncio.timeout(self.timeout_s * 3 + 0.05):
                 async with self._lock:
-                    if not self._client.connected and not await self._client.connect():
+                    await self._wait_quiet()
+                    client = self._live()
+                    if not client.connected and not await client.connect():
+                        self._refuse_missing_port(device)
                         raise _Transient(device, "cannot connect")
-                    response = await call()
-        except (_Transient, _Protocol):
+                    try:
+                        response = await call()
+                    except (ModbusIOException, TimeoutError):
+                        self._quiet_until = asyncio.get_running_loop().time() + self.timeout_s
+                        raise
+        except (_Transient, _Protocol, PermanentHardwareError):
             raise
         except ModbusIOException as exc:
             raise _Transient(device, f"no answer ({_first_line(exc)})") from exc
@@ -256,6 +289,26 @@ class ModbusLink:
             code = int(getattr(response, "exception_code", 0))
             raise _Protocol(device, f"exception response {code}", retryable=code in _BUSY_CODES)
         return response
+
+    def _refuse_missing_port(self, device: str) -> None:
+        """A serial device path that does not exist is wiring or configuration, not bad luck."""
+        path = self.serial_path
+        if path is not None and "://" not in path and not os.path.exists(path):
+            raise PermanentHardwareError(device, f"no such serial port {path}")
+
+    def _live(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        """The pymodbus client, created at first use inside the running loop."""
+        if self._client is None:
+            self._client = self._factory()
+            self._serial = isinstance(self._client, AsyncModbusSerialClient)
+        return self._client
+
+    async def _wait_quiet(self) -> None:
+        """On a serial bus, let a late answer to a timed-out request arrive and be dropped."""
+        if self._serial:
+            delay = self._quiet_until - asyncio.get_running_loop().time()
+            if delay > 0:
+                await asyncio.sleep(delay)
 
 
 class _Transient(TransientHardwareError):

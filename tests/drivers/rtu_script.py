@@ -31,6 +31,7 @@ class Step:
 
     request: bytes
     answer: bytes | None
+    delay_s: float = 0.0
 
 
 @dataclass
@@ -44,11 +45,13 @@ class RtuScript:
     mismatches: list[str] = field(default_factory=list)
     _buffer: bytearray = field(default_factory=bytearray)
 
-    def expect(self, request: str | bytes, answer: str | bytes | None) -> None:
-        """Queue one exchange, each side as hex text or bytes."""
+    def expect(
+        self, request: str | bytes, answer: str | bytes | None, *, delay_s: float = 0.0
+    ) -> None:
+        """Queue one exchange, each side as hex text or bytes, the answer sent after a delay."""
         req = frame(request) if isinstance(request, str) else request
         ans = frame(answer) if isinstance(answer, str) else answer
-        self.steps.append(Step(req, ans))
+        self.steps.append(Step(req, ans, delay_s))
 
     def on_readable(self) -> None:
         """Collect request bytes; once a whole expected frame is in, check it and answer."""
@@ -63,8 +66,17 @@ class RtuScript:
             self.received.append(got)
             if got != step.request:
                 self.mismatches.append(f"expected {step.request.hex(' ')} got {got.hex(' ')}")
-            if step.answer is not None:
-                os.write(self.master, step.answer)
+            if step.answer is not None and step.delay_s > 0:
+                asyncio.get_running_loop().call_later(step.delay_s, self._send, step.answer)
+            elif step.answer is not None:
+                self._send(step.answer)
+
+    def _send(self, answer: bytes) -> None:
+        """Put an answer on the wire (the pty may be gone if the test already ended)."""
+        try:
+            os.write(self.master, answer)
+        except OSError:
+            return
 
     @property
     def done(self) -> bool:

@@ -272,3 +272,34 @@ async def test_exception_busy_is_retried(script: RtuScript) -> None:
     finally:
         await link.close()
     assert script.done, script.mismatches
+
+
+async def test_a_late_answer_is_never_taken_for_the_next_one(script: RtuScript) -> None:
+    """Closed sensors answer after the timeout; the bolts read that follows gets its own answer.
+
+    Both are FC02 reads of 3 bits from unit 1: on RTU only timing tells the answers apart.
+    """
+    script.expect("01 02 00 00 00 03 38 0B", "01 02 01 05 61 8B", delay_s=0.15)
+    # The bolts answer comes slowly too, so the late closed-sensor frame would reach it first.
+    script.expect("01 02 01 00 00 03 39 F7", "01 02 01 02 20 49", delay_s=0.08)
+    link = link_on(script)
+    try:
+        with pytest.raises(TransientHardwareError):
+            await link.read_discrete_inputs(1, 0x0000, 3)
+        bolts = await link.read_discrete_inputs(1, 0x0100, 3)
+    finally:
+        await link.close()
+    assert script.done, script.mismatches
+    assert bolts == [False, True, False]
+
+
+async def test_answer_of_another_function_is_refused(script: RtuScript) -> None:
+    """An FC04 answer to an FC03 request is a protocol error, not registers to use."""
+    script.expect(HX_STATUS[0], "01 04 02 08 02 3F 31")
+    link = link_on(script)
+    try:
+        with pytest.raises(ProtocolError, match="answer of FC04"):
+            await link.read_holding_registers(1, 0x0008, 1)
+    finally:
+        await link.close()
+    assert script.done, script.mismatches
