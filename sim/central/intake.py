@@ -80,7 +80,7 @@ def ingest(
     if already:
         stored = db.stored_hashes(cabinet, already[0].seq, already[-1].seq)
         for event in already:
-            if stored.get(event.seq) != event.hash:
+            if stored.get(event.seq) != event.hash or chain.computed_hash(event) != event.hash:
                 raise Refusal(
                     "DATA_LOSS",
                     event.seq,
