@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,3 +30,24 @@ def modbus(sim: SimProcess) -> Iterator[ModbusTcpClient]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def pty_pair(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A null-modem pair of ptys made by socat, removed afterwards."""
+    socat = shutil.which("socat")
+    assert socat, "Debian's socat is required (make system-deps)"
+    a, b = tmp_path / "sim-side", tmp_path / "host-side"
+    proc = subprocess.Popen(
+        [socat, f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 5
+        while not (a.exists() and b.exists()):
+            assert time.monotonic() < deadline, "socat did not create the pty pair"
+            time.sleep(0.02)
+        yield str(a), str(b)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)

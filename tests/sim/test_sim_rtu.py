@@ -8,15 +8,12 @@ import shutil
 import subprocess
 import time
 import tty
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from pymodbus.client import ModbusSerialClient
 
 from tests.sim.simproc import SimProcess, running_sim
 
-SOCAT = shutil.which("socat")
 MBPOLL = shutil.which("mbpoll")
 
 
@@ -28,26 +25,6 @@ def crc16(frame: bytes) -> bytes:
         for _ in range(8):
             crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
     return crc.to_bytes(2, "little")
-
-
-@pytest.fixture
-def pty_pair(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A null-modem pair of ptys made by socat, removed afterwards."""
-    assert SOCAT, "Debian's socat is required (make system-deps)"
-    a, b = tmp_path / "sim-side", tmp_path / "host-side"
-    proc = subprocess.Popen(
-        [SOCAT, f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 5
-        while not (a.exists() and b.exists()):
-            assert time.monotonic() < deadline, "socat did not create the pty pair"
-            time.sleep(0.02)
-        yield str(a), str(b)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
 
 
 def client_on(path: str) -> ModbusSerialClient:
