@@ -19,7 +19,11 @@ from cabinet.errors import CabinetError, ConfigError
 
 # Modules that add subcommands: one line each. Every module is imported: a broken one is an
 # error to fix, never a subcommand silently missing.
-COMMAND_MODULES: tuple[str, ...] = ("cabinet.store.verify_cli", "cabinet.reports.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "cabinet.store.verify_cli",
+    "cabinet.reports.cli",
+    "cabinet.security.pki_cli",
+)
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Handler = Callable[[argparse.Namespace], int]

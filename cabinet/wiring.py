@@ -34,6 +34,12 @@ def build_services(ctx: Context) -> list[Service]:
     """Build every service the configuration asks for, in start order."""
     services: list[Service] = []
     services.append(build_hardware(ctx))
+    if ctx.config.central.enabled:
+        from cabinet.sync.service import build_sync_service
+
+        sync = build_sync_service(ctx.config, ctx.store, ctx.clock, degraded=ctx.degraded)
+        ctx.parts["sync"] = sync
+        services.append(sync)
     return services
 
 

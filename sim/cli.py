@@ -9,6 +9,7 @@ import importlib
 # func(args) -> int. Add a simulator by adding its module on one line.
 SUBCOMMANDS = [
     "sim.hardware.cli",
+    "sim.central.cli",
 ]
 
 

@@ -158,3 +158,16 @@ class SyncService:
     def making_progress(self) -> bool:
         """True while the sync loops are alive (being offline is not a lack of progress)."""
         return bool(self._tasks) and not any(t.done() for t in self._tasks)
+
+
+def build_sync_service(
+    config: Config, store: Store, clock: Clock, *, degraded: bool
+) -> SyncService:
+    """The daemon's sync service, offering the ledger key's public half for enrolment."""
+    from cabinet.security.keys import public_path
+
+    try:
+        pem = public_path(config.store.key_path).read_text(encoding="ascii")
+    except OSError:
+        pem = ""  # the central must then know the key already (register-cabinet)
+    return SyncService(config, store, clock, public_key_pem=pem, degraded=degraded)
