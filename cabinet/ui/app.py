@@ -1,0 +1,80 @@
+"""The local API and kiosk page: a FastAPI app over the workflow API, on the loopback."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from cabinet.domain.refusals import Refused
+from cabinet.ui import routes_cabinet, routes_care, routes_session
+from cabinet.ui.routes_session import STATIC, refusal_body, refusal_status
+from cabinet.ui.runtime import Runtime
+
+log = logging.getLogger("cabinet.ui")
+
+# The kiosk page may only load what the cabinet itself serves: nothing from the internet.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """Build the app; every route but the sign-in screen needs a live session."""
+    app = FastAPI(
+        title="Cabinet local API",
+        version="1",
+        description="The touchscreen's API: sign-in, patients and orders, dispense, override, "
+        "waste, return, restock, count, discrepancies, alarms, status and live events.",
+        docs_url=None,  # the interactive docs page would load assets from the internet
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(routes_session.router)
+    app.include_router(routes_care.router)
+    app.include_router(routes_cabinet.router)
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> JSONResponse:
+        """A refusal of the cabinet: its code and sentence; nothing was changed."""
+        status = refusal_status(exc.code, request.url.path)
+        return JSONResponse(status_code=status, content={"detail": refusal_body(request, exc)})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """A malformed request: 422 with the fields at fault, never a crash."""
+        fields = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
+        text = "Requête invalide" if runtime.language == "fr" else "Invalid request"
+        return JSONResponse(
+            status_code=422,
+            content={"detail": {"code": "invalid", "message": text, "params": {"fields": fields}}},
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        """HTTP errors keep the refusal shape the page expects."""
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, dict)
+            else {"code": "http_" + str(exc.status_code), "message": str(exc.detail)}
+        )
+        return JSONResponse(
+            status_code=exc.status_code, content={"detail": detail}, headers=exc.headers
+        )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        """No caching of API answers, and no foreign asset or framing of the page."""
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if request.url.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return app

@@ -1,0 +1,68 @@
+"""Request dependencies: the runtime, the signed-in user and the role each route needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from cabinet.domain.roles import Action, Role, may
+from cabinet.ui.auth import COOKIE
+from cabinet.ui.runtime import Runtime
+
+
+def runtime(request: Request) -> Runtime:
+    """The runtime the app was built with."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+Rt = Annotated[Runtime, Depends(runtime)]
+
+
+def signed_in(request: Request, rt: Rt) -> str:
+    """The user id of a live session bound to this cookie, or 401."""
+    user_id = rt.binder.user_for(request.cookies.get(COOKIE))
+    if user_id is None:
+        raise HTTPException(
+            status_code=401,
+            detail={"code": "session_ended", "message": session_ended(rt)},
+        )
+    return user_id
+
+
+User = Annotated[str, Depends(signed_in)]
+
+
+def session_ended(rt: Runtime) -> str:
+    """The words for an ended session."""
+    return (
+        "Session terminée : identifiez-vous."
+        if rt.language == "fr"
+        else ("Session ended: please sign in.")
+    )
+
+
+def allowed(*actions: Action) -> Callable[[Rt, User], str]:
+    """A dependency admitting a signed-in user whose roles allow one of the actions."""
+
+    def check(rt: Rt, user_id: User) -> str:
+        roles = rt.binder.roles()
+        if not any(may(roles, action) for action in actions):
+            text = (
+                "Votre rôle ne permet pas cette action."
+                if rt.language == "fr"
+                else ("Your role does not allow this action.")
+            )
+            raise HTTPException(status_code=403, detail={"code": "not_authorised", "message": text})
+        return user_id
+
+    return check
+
+
+def any_role(rt: Rt, user_id: User) -> str:
+    """Any signed-in user with at least one known role."""
+    if not rt.binder.roles() & frozenset(Role):
+        raise HTTPException(status_code=403, detail={"code": "not_authorised", "message": ""})
+    return user_id

@@ -1,0 +1,281 @@
+// Kiosk screens: sign-in, patients, orders, override, waste, return, restock, count, lists.
+"use strict";
+
+function flagPills(o) {
+  return [
+    o.controlled ? h("span", { class: "pill controlled" }, t("flag.controlled")) : null,
+    o.high_alert ? h("span", { class: "pill high_alert" }, t("flag.high_alert")) : null,
+    (o.warnings || []).some((w) => w.startsWith("lookalike")) ?
+      h("span", { class: "pill lookalike" }, t("flag.lookalike")) : null,
+    (o.allergies || []).length ? h("span", { class: "pill allergy" }, t("flag.allergy") + ": " + o.allergies.join(", ")) : null,
+  ];
+}
+
+// Sign-in: the badge arrives through the barcode reader; the PIN through the on-screen pad.
+SCREENS.signin = async (main) => {
+  let pending = null;
+  let message = null;
+  const draw = () => {
+    const kiosk = K.state.kiosk || {};
+    pending = kiosk.pending_badge || null;
+    const left = pending ?
+      h("div", { class: "prompt" }, h("div", { testid: "hello" }, t("signin.hello", { name: pending.name })),
+        h("div", { class: "muted" }, t("signin.pin")),
+        h("button", { class: "danger", testid: "signin-cancel", onclick: async () => {
+          await api("POST", "/api/signin/cancel").catch(() => {}); await refreshKiosk(); draw(); } },
+          t("signin.cancel"))) :
+      h("div", { class: "prompt" }, h("div", { class: "badge-icon" }, "🪪"),
+        h("div", { testid: "scan-prompt" }, t("signin.scan")));
+    const pad = pinPad(async (pin) => {
+      try {
+        const me = await api("POST", "/api/signin", { pin });
+        message = null;
+        await signedIn(me);
+      } catch (error) {
+        message = error;
+        await refreshKiosk();
+        draw();
+      }
+    });
+    main.replaceChildren(h("div", { class: "signin", testid: "signin" }, left,
+      h("div", {}, message ? errorBox(message) : null, pending ? pad : null)));
+  };
+  draw();
+  let last = JSON.stringify((K.state.kiosk || {}).pending_badge || null);
+  const timer = setInterval(async () => {
+    if (current.id !== "signin") { clearInterval(timer); return; }
+    await refreshKiosk();
+    const now = JSON.stringify((K.state.kiosk || {}).pending_badge || null);
+    if (now !== last) { last = now; message = null; draw(); }
+  }, 500);
+};
+
+SCREENS.patients = async (main) => {
+  const rows = await api("GET", "/api/patients");
+  main.replaceChildren(h("h1", {}, t("patients.title")),
+    rows.length ? h("div", { class: "list", testid: "patients" }, rows.map((p) =>
+      h("div", { class: "card clickable", testid: "patient-" + p.patient_id, onclick: () => show("patient", p.patient_id) },
+        h("div", { class: "row" }, h("b", { class: "grow" }, p.name),
+          p.overdue ? h("span", { class: "pill overdue" }, t("patients.overdue", { n: p.overdue })) : null,
+          p.due ? h("span", { class: "pill due" }, t("patients.due", { n: p.due })) : null),
+        h("div", { class: "muted" }, t("patients.room", { room: p.room || "", bed: p.bed || "" })),
+        p.allergies.length ? h("div", {}, h("span", { class: "pill allergy" }, t("flag.allergy") + ": " + p.allergies.join(", "))) : null))) :
+      h("p", {}, t("patients.none")));
+};
+
+SCREENS.patient = async (main, patientId) => {
+  const data = await api("GET", "/api/patients/" + encodeURIComponent(patientId));
+  const p = data.patient;
+  let refusal = null;
+  const dispense = async (order) => {
+    try {
+      await api("POST", "/api/dispense", { patient_id: p.patient_id, order_id: order.order_id });
+      await show("task");
+    } catch (error) { refusal = error; draw(); }
+  };
+  const draw = () => main.replaceChildren(
+    h("div", { class: "row" }, h("button", { onclick: () => show("patients"), testid: "back" }, t("patient.back")),
+      h("h1", { class: "grow", testid: "patient-name" }, p.name + " — " + t("patients.room", { room: p.room || "", bed: p.bed || "" })),
+      hasRole("nurse", "pharmacist") ? h("button", { testid: "override", onclick: () => show("override", p.patient_id) }, t("patient.override")) : null),
+    h("div", { class: "card" }, h("b", {}, t("patient.allergies") + " : "),
+      p.allergies.length ? p.allergies.map((a) => h("span", { class: "pill allergy" }, a)) : h("span", { class: "muted" }, t("patient.no_allergy"))),
+    refusal ? errorBox(refusal) : null,
+    h("h2", {}, t("patient.orders")),
+    data.orders.map((o) => h("div", { class: "card", testid: "order-" + o.order_id },
+      h("div", { class: "row" },
+        h("div", { class: "grow" }, drugName(o.item_name), " ", h("span", { class: "muted" }, o.strength + " " + o.form),
+          h("div", {}, h("span", { class: "pill" }, t("order." + o.kind)), " ", t("order.dose", { dose: o.dose }),
+            o.next_allowed_at ? " · " + t("order.next", { at: time(o.next_allowed_at) }) : "", " ", flagPills(o)),
+          o.dispensable ? null : h("div", { class: "muted", testid: "refusal-" + o.order_id }, o.refusal_text || "")),
+        h("button", { class: "primary", disabled: !o.dispensable, testid: "dispense-" + o.order_id,
+          onclick: () => dispense(o) }, t("order.dispense"))),
+      (o.warnings || []).filter((w) => !w.startsWith("lookalike")).map((w) => h("div", { class: "muted" }, "⚠ " + w)))));
+  draw();
+};
+
+SCREENS.override = async (main, patientId) => {
+  const reasons = await api("GET", "/api/override/reasons");
+  let query = "", matches = [], chosen = null, reason = null, prescriber = "", error = null, typing = "search";
+  const search = async (q) => {
+    query = q;
+    if (q.replace(/\s/g, "").length < 5) { matches = []; draw(); return; }
+    try { matches = await api("GET", "/api/override/items?q=" + encodeURIComponent(q)); error = null; }
+    catch (e) { matches = []; error = e; }
+    draw();
+  };
+  const submit = async () => {
+    try {
+      await api("POST", "/api/override", { patient_id: patientId, item_code: chosen.item_code,
+        reason, prescriber });
+      await show("task");
+    } catch (e) { error = e; draw(); }
+  };
+  const draw = () => {
+    const kb = typing === "search" ?
+      keyboard(search, { initial: query, testid: "kbd" }) :
+      keyboard((v) => { prescriber = v; drawButton(); }, { initial: prescriber, testid: "kbd" });
+    const confirm = h("button", { class: "primary", testid: "override-confirm", onclick: submit,
+      disabled: !(chosen && reason && prescriber.trim()) }, t("override.confirm"));
+    const drawButton = () => { confirm.disabled = !(chosen && reason && prescriber.trim()); };
+    main.replaceChildren(h("div", { class: "row" },
+      h("button", { onclick: () => show("patient", patientId) }, t("common.back")),
+      h("h1", { class: "grow" }, t("override.title"))),
+      error ? errorBox(error) : null,
+      h("div", { class: "row" },
+        h("button", { class: typing === "search" ? "selected" : "", testid: "override-field-search",
+          onclick: () => { typing = "search"; draw(); } }, t("override.search")),
+        h("button", { class: typing === "prescriber" ? "selected" : "", testid: "override-field-prescriber",
+          onclick: () => { typing = "prescriber"; draw(); } }, t("override.prescriber") + (prescriber ? " : " + prescriber : ""))),
+      kb,
+      h("div", { class: "row", testid: "override-matches" }, matches.map((m) =>
+        h("button", { class: chosen && chosen.item_code === m.item_code ? "selected" : "", testid: "match-" + m.item_code,
+          onclick: () => { chosen = m; draw(); } }, drugName(m.name), " " + m.strength))),
+      h("h2", {}, t("override.reason")),
+      h("div", { class: "row" }, reasons.map((r) => h("button", { class: reason === r ? "selected" : "",
+        testid: "reason-" + r, onclick: () => { reason = r; draw(); } }, t("override.reason." + r)))),
+      h("div", { class: "row", style: "margin-top:12px" }, confirm));
+  };
+  draw();
+};
+
+// Witness sign-in on the same screen: the witness scans a badge, then types a PIN.
+function witnessBox(onSigned) {
+  const box = h("div", { class: "card", testid: "witness" });
+  let witness = null, error = null;
+  const draw = async () => {
+    const kiosk = await refreshKiosk();
+    const pending = kiosk.pending_badge;
+    box.replaceChildren(h("b", {}, witness ? t("waste.witness_ok", { name: witness.name }) : t("waste.witness")),
+      error ? errorBox(error) : null,
+      !witness && pending ? h("div", {}, h("div", { testid: "witness-hello" }, t("signin.hello", { name: pending.name })),
+        pinPad(async (pin) => {
+          try { witness = await api("POST", "/api/witness", { pin }); error = null; onSigned(witness); }
+          catch (e) { error = e; }
+          draw();
+        }, { testid: "witness-pad" })) : null);
+  };
+  const timer = setInterval(() => {
+    if (!document.body.contains(box) || witness) { clearInterval(timer); return; }
+    if (!box.querySelector("[data-testid=witness-pad]")) draw();
+  }, 500);
+  draw();
+  return box;
+}
+
+SCREENS.waste = async (main) => {
+  const items = await api("GET", "/api/waste/candidates");
+  const reasons = ["partial_dose", "refused", "contaminated", "expired"];
+  let chosen = null, quantity = 1, reason = null, witness = null, error = null, done = null;
+  const draw = () => main.replaceChildren(h("h1", {}, t("waste.title")),
+    error ? errorBox(error) : null,
+    done ? h("div", { class: "success", testid: "waste-done" }, t("task.committed", { n: done.quantity })) : null,
+    h("h2", {}, t("waste.item")),
+    h("div", { class: "row" }, items.map((it) => h("button", { class: chosen && chosen.item_code === it.item_code ? "selected" : "",
+      testid: "waste-item-" + it.item_code, onclick: () => { chosen = it; quantity = 1; draw(); } },
+      drugName(it.name), " " + it.strength, it.controlled ? h("span", { class: "pill controlled" }, t("flag.controlled")) : null))),
+    chosen ? h("div", {}, h("h2", {}, t("waste.quantity") + " : " + quantity),
+      h("div", { class: "row" }, [1, 2, 3, 4].map((n) => h("button", { class: quantity === n ? "selected" : "",
+        testid: "waste-qty-" + n, onclick: () => { quantity = n; draw(); } }, String(n)))),
+      h("h2", {}, t("waste.reason")),
+      h("div", { class: "row" }, reasons.map((r) => h("button", { class: reason === r ? "selected" : "",
+        testid: "waste-reason-" + r, onclick: () => { reason = r; draw(); } }, t("waste.reason." + r)))),
+      chosen.controlled ? (witness ? h("div", { class: "card", testid: "witness-ok" }, t("waste.witness_ok", { name: witness.name })) :
+        witnessBox((w) => { witness = w; draw(); })) : null,
+      h("div", { class: "row", style: "margin-top:12px" }, h("button", { class: "primary", testid: "waste-confirm",
+        disabled: !reason || (chosen.controlled && !witness), onclick: async () => {
+          try {
+            done = await api("POST", "/api/waste", { item_code: chosen.item_code, quantity, reason });
+            error = null; chosen = null; witness = null; reason = null;
+          } catch (e) { error = e; }
+          draw();
+        } }, t("waste.confirm")))) : null);
+  draw();
+};
+
+SCREENS.return = async (main) => {
+  const items = await api("GET", "/api/return/candidates");
+  let chosen = null, quantity = 1, error = null;
+  const draw = () => main.replaceChildren(h("h1", {}, t("return.title")), h("p", { class: "muted" }, t("return.hint")),
+    error ? errorBox(error) : null,
+    h("div", { class: "row" }, items.map((it) => h("button", { class: chosen && chosen.item_code === it.item_code ? "selected" : "",
+      testid: "return-item-" + it.item_code, onclick: () => { chosen = it; draw(); } }, drugName(it.name), " " + it.strength))),
+    chosen ? h("div", {}, h("div", { class: "row" }, [1, 2, 3, 4].map((n) => h("button", { class: quantity === n ? "selected" : "",
+      testid: "return-qty-" + n, onclick: () => { quantity = n; draw(); } }, String(n)))),
+      h("button", { class: "primary", testid: "return-confirm", onclick: async () => {
+        try { await api("POST", "/api/return", { item_code: chosen.item_code, quantity }); await show("task"); }
+        catch (e) { error = e; draw(); }
+      } }, t("return.confirm"))) : null);
+  draw();
+};
+
+function pocketTable(rows, action, label, testPrefix) {
+  return h("table", { testid: testPrefix + "-pockets" }, h("tbody", {}, rows.map((r) => h("tr", {},
+    h("td", {}, t("common.drawer_pocket", { drawer: r.drawer + 1, pocket: r.pocket + 1 })),
+    h("td", {}, r.item_name ? drugName(r.item_name) : "—", " ", h("span", { class: "muted" }, r.strength || "")),
+    h("td", {}, r.quantity !== null && r.quantity !== undefined ? t("restock.stock", { q: r.quantity, max: r.max }) : "",
+      r.below_par ? h("span", { class: "pill due" }, t("restock.below_par")) : null),
+    h("td", {}, r.item_code ? h("button", { testid: testPrefix + "-" + r.drawer + "-" + r.pocket,
+      onclick: () => action(r) }, label) : null)))));
+}
+
+SCREENS.restock = async (main) => {
+  const rows = await api("GET", "/api/pockets");
+  let error = null;
+  const draw = () => main.replaceChildren(h("h1", {}, t("restock.title")), error ? errorBox(error) : null,
+    pocketTable(rows, async (r) => {
+      try { await api("POST", "/api/restock", { drawer: r.drawer, pocket: r.pocket }); await show("task"); }
+      catch (e) { error = e; draw(); }
+    }, t("restock.start"), "restock"));
+  draw();
+};
+
+SCREENS.count = async (main) => {
+  const rows = await api("GET", "/api/pockets");
+  let error = null;
+  const draw = () => main.replaceChildren(h("h1", {}, t("count.title")), error ? errorBox(error) : null,
+    pocketTable(rows, async (r) => {
+      try { await api("POST", "/api/count", { drawer: r.drawer, pocket: r.pocket }); await show("task"); }
+      catch (e) { error = e; draw(); }
+    }, t("count.start"), "count"));
+  draw();
+};
+
+SCREENS.discrepancies = async (main) => {
+  const rows = await api("GET", "/api/discrepancies");
+  const open = rows.filter((d) => d.status === "open");
+  main.replaceChildren(h("h1", {}, t("disc.open")),
+    open.length ? open.map((d) => h("div", { class: "card", testid: "disc-" + d.discrepancy_id },
+      h("div", { class: "row" }, h("div", { class: "grow" },
+        h("b", {}, t("disc.cause." + d.cause)), " ", d.controlled ? h("span", { class: "pill controlled" }, t("flag.controlled")) : null,
+        h("div", {}, t("disc.detail", { drawer: d.drawer + 1, pocket: d.pocket + 1, expected: d.expected, counted: d.counted })),
+        h("div", { class: "muted" }, time(d.opened_at) + " · " + (d.opened_by || ""))),
+        hasRole("pharmacist", "nurse") ? h("button", { class: "primary", testid: "resolve-" + d.discrepancy_id,
+          onclick: () => show("resolve", d) }, t("disc.resolve")) : null))) :
+      h("p", { testid: "disc-none" }, t("disc.none")));
+};
+
+SCREENS.alarms = async (main) => {
+  const rows = await api("GET", "/api/alarms");
+  main.replaceChildren(h("h1", {}, t("alarms.title")),
+    rows.length ? h("table", { testid: "alarms" }, h("tbody", {}, rows.map((a) => h("tr", {},
+      h("td", {}, time(a.raised_at)), h("td", {}, h("span", { class: "pill " + (a.severity === "critical" ? "overdue" : "due") }, a.severity)),
+      h("td", {}, a.kind), h("td", {}, a.message))))) : h("p", {}, t("alarms.none")));
+};
+
+SCREENS.status = async (main) => {
+  const s = await api("GET", "/api/status");
+  K.state.status = s;
+  const kiosk = K.state.kiosk || {};
+  const sync = kiosk.sync || {};
+  const line = (label, value, testid) => h("tr", {}, h("th", {}, label), h("td", { testid }, value));
+  main.replaceChildren(h("h1", {}, t("status.title")), h("table", {}, h("tbody", {},
+    line(t("status.cabinet"), kiosk.cabinet_id || ""),
+    line(t("status.unit"), kiosk.care_unit || ""),
+    line(t("status.hardware"), s.hardware_ok ? t("status.ok") : t("status.fault"), "status-hardware"),
+    line(t("status.online"), sync.online ? t("status.online") : t("status.offline"), "status-sync"),
+    line(t("status.last_sync"), since(sync.last_sync_at)),
+    line(t("status.outbox"), String(sync.outbox_depth ?? "—")),
+    line(t("status.alarms"), String(s.open_alarms)),
+    line(t("status.discrepancies"), String(s.open_discrepancies)))));
+  renderBanners();
+};

@@ -1,0 +1,112 @@
+// The task in progress: the drawer drawn from above, the pocket to use, and the weight's verdict.
+"use strict";
+
+const DISC_REASONS = ["returned_to_pocket", "dropped", "miscount", "stock_error", "unexplained"];
+
+function drawerGrid(layout, target, changed) {
+  if (!layout) return null;
+  const columns = Math.min(layout.pockets.length, layout.pockets.length > 8 ? 6 : 4);
+  return h("div", { class: "drawer", testid: "drawer-grid", style: "grid-template-columns:repeat(" + columns + ",1fr)" },
+    layout.pockets.map((p) => h("div", {
+      class: "pocket" + (p.pocket === target ? " target" : "") + ((changed || []).includes(p.pocket) ? " changed" : ""),
+      testid: "pocket-" + layout.drawer + "-" + p.pocket + (p.pocket === target ? "-target" : "") },
+      h("div", {}, t("common.drawer_pocket", { drawer: layout.drawer + 1, pocket: p.pocket + 1 })),
+      p.item_name ? drugName(p.item_name) : h("span", { class: "muted" }, "—"))));
+}
+
+function instruction(task) {
+  const params = { drawer: (task.drawer ?? 0) + 1, pocket: (task.pocket ?? 0) + 1, n: task.quantity };
+  if (task.step === "open" && task.kind === "restock") return t("step.load", params);
+  if (task.step === "open" && task.kind === "return") return t("step.put", params);
+  return t("step." + task.step, params);
+}
+
+SCREENS.task = async (main) => {
+  let task = await api("GET", "/api/task");
+  let outcome = null;   // {kind: committed|cancelled|discrepancy, ...}
+  let error = null;
+  if (!task) { await show(homeScreen()); return; }
+  const reload = async () => {
+    try { const next = await api("GET", "/api/task"); if (next) task = next; } catch (e) { error = e; }
+    draw();
+  };
+  K.onLive = (kind, data) => {
+    if (current.id !== "task") return;
+    if (data.task_id && task && data.task_id !== task.task_id) return;
+    if (kind === "committed") { outcome = { kind, data }; draw(); }
+    else if (kind === "cancelled") { outcome = { kind, data }; draw(); }
+    else if (kind === "discrepancy") { show("resolve", Object.assign({ layout: task.layout }, data)); }
+    else if (kind === "refused") { error = { body: { message: data.message } }; draw(); }
+    else if (kind === "progress" || kind === "scan" || kind === "drawer") { reload(); }
+  };
+  const act = async (path, body) => {
+    try { task = await api("POST", path, body) || task; error = null; } catch (e) { error = e; }
+    draw();
+  };
+  const draw = () => {
+    const finished = outcome !== null;
+    const children = [
+      h("h1", { testid: "task-title" }, t("task.title." + task.kind) + (task.item_name ? " — " : ""),
+        task.item_name ? drugName(task.item_name) : ""),
+      h("div", { class: "row" },
+        task.drawer !== null ? h("span", { class: "pill" }, t("task.drawer", { drawer: task.drawer + 1 })) : null,
+        task.pocket !== null ? h("span", { class: "pill" }, t("task.pocket", { pocket: task.pocket + 1 })) : null,
+        h("span", { class: "pill" }, t("task.quantity", { n: task.quantity })),
+        task.controlled ? h("span", { class: "pill controlled" }, t("flag.controlled")) : null),
+      error ? errorBox(error) : null,
+    ];
+    if (finished && outcome.kind === "committed") {
+      children.push(h("div", { class: "success", testid: "committed" }, "✔ " + t("step.committed") + " — " +
+        t("task.committed", { n: outcome.data.quantity })));
+    } else if (finished) {
+      children.push(h("div", { class: "success", testid: "cancelled" }, t("task.cancelled")));
+    } else {
+      children.push(h("div", { class: "card", testid: "instruction" }, h("b", {}, instruction(task))));
+      if (task.step === "awaiting_count") {
+        children.push(h("p", {}, t("task.blind_count", { drawer: task.drawer + 1, pocket: task.pocket + 1 })),
+          pinPad((v) => act("/api/task/count", { count: Number(v || "0") }), { mask: false, maxLength: 3, testid: "count-pad" }));
+      }
+      if (task.step === "awaiting_scan") {
+        children.push(h("p", { testid: "scan-pack" }, t("task.scan_pack")));
+      }
+      if (task.pack) {
+        children.push(h("p", { testid: "pack" }, t("task.scanned_pack", task.pack)));
+      }
+    }
+    children.push(drawerGrid(task.layout, task.pocket, []));
+    children.push(h("div", { class: "row", style: "margin-top:12px" },
+      finished ? h("button", { class: "primary", testid: "task-done", onclick: () => show(homeScreen()) }, t("task.done")) :
+        h("button", { class: "danger", testid: "task-cancel", onclick: () => act("/api/task/cancel") }, t("task.cancel"))));
+    main.replaceChildren(...children.filter((c) => c));
+  };
+  draw();
+};
+
+// A discrepancy: shown to the user who caused it, resolved here with a reason (and a witness).
+SCREENS.resolve = async (main, d) => {
+  let reason = null, witness = null, error = null, done = false;
+  const controlled = !!d.controlled;
+  const draw = () => main.replaceChildren(
+    h("h1", { testid: "discrepancy" }, "⚠ " + t("disc.title")),
+    h("div", { class: "error", testid: "disc-cause" }, t("disc.cause." + d.cause)),
+    h("p", { testid: "disc-detail" }, t("disc.detail", { drawer: d.drawer + 1, pocket: d.pocket + 1,
+      expected: d.expected, counted: d.counted })),
+    error ? errorBox(error) : null,
+    done ? h("div", { class: "success", testid: "resolved" }, "✔ " + t("disc.resolve")) : h("div", {},
+      h("h2", {}, t("disc.reason")),
+      h("div", { class: "row" }, DISC_REASONS.map((r) => h("button", { class: reason === r ? "selected" : "",
+        testid: "disc-reason-" + r, onclick: () => { reason = r; draw(); } }, t("disc.reason." + r)))),
+      controlled ? (witness ? h("div", { class: "card" }, t("waste.witness_ok", { name: witness.name })) :
+        h("div", {}, h("p", {}, t("disc.witness")), witnessBox((w) => { witness = w; draw(); }))) : null,
+      h("div", { class: "row", style: "margin-top:12px" },
+        h("button", { class: "primary", testid: "disc-resolve", disabled: !reason || (controlled && !witness),
+          onclick: async () => {
+            try { await api("POST", "/api/discrepancies/" + d.discrepancy_id + "/resolve", { reason }); done = true; error = null; }
+            catch (e) { error = e; }
+            draw();
+          } }, t("disc.resolve")))),
+    d.layout ? drawerGrid(d.layout, null, [d.pocket]) : null,
+    h("div", { class: "row", style: "margin-top:12px" },
+      h("button", { testid: "disc-later", onclick: () => show(homeScreen()) }, t("common.back"))));
+  draw();
+};
