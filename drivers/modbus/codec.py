@@ -18,6 +18,7 @@ Two profiles are built in:
 from __future__ import annotations
 
 import dataclasses
+import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -153,7 +154,13 @@ def decode_weights(profile: ScaleProfile, registers: list[int], pockets: int) ->
     """Every pocket's weight in centigrams from one bulk read of a bank's weight registers."""
     if len(registers) != 2 * pockets:
         raise ValueError(f"{pockets} pockets need {2 * pockets} registers, got {len(registers)}")
-    return [
-        to_centigrams(int32(registers[2 * p : 2 * p + 2], profile.word_order), 0, profile.unit)
-        for p in range(pockets)
-    ]
+    words = list(registers)
+    if profile.word_order == "little":
+        words[0::2], words[1::2] = registers[1::2], registers[0::2]
+    # One C-level pack and unpack for the whole bank: this runs for every drawer at 25 Hz.
+    try:
+        raw = struct.unpack(f">{pockets}i", struct.pack(f">{2 * pockets}H", *words))
+    except struct.error as exc:
+        raise ValueError(f"weight registers must be 16-bit words: {exc}") from None
+    scale = UNITS_IN_CENTIGRAMS[profile.unit]
+    return [value * scale for value in raw]

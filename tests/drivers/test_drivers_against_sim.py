@@ -238,3 +238,32 @@ async def test_scanner_pty_of_the_simulator(simulator: Simulator) -> None:
     assert kinds[0] is ScanKind.DRUG_PACK
     assert len(kinds) >= 4  # pack, at least one garbage read, the merged lot, the badge
     assert set(kinds[1:-1]) == {ScanKind.UNKNOWN}
+
+
+async def test_slow_answer_is_dropped_and_never_misread(
+    simulator: Simulator, hardware: ModbusHardware
+) -> None:
+    """A scale answering after the timeout: transient, and its late frame is never taken for
+    the answer to the next request (on RTU, only timing tells answers apart)."""
+    await simulator.command("load 0 0 2 1000")
+    await settled(hardware, 0)
+    await simulator.command("fault slow scale 0 300")
+    with pytest.raises(TransientHardwareError):
+        await hardware.scales[0].read_all()
+    await simulator.command("clear")
+    status = await hardware.board.read_status()
+    assert status.alive and status.closed == (True, True, True)
+    readings = await settled(hardware, 0)
+    assert abs(readings[0].centigrams - 2000) <= 5
+
+
+async def test_corrupt_crc_on_rtu(simulator: Simulator, hardware: ModbusHardware) -> None:
+    """Over RTU, answers with a bad CRC are never decoded; healed, the next one is."""
+    if simulator.endpoints["modbus"]["transport"] != "rtu":
+        assert simulator.endpoints["modbus"]["transport"] == "tcp"  # TCP frames carry no CRC
+        return
+    await simulator.command("fault crc board")
+    with pytest.raises(TransientHardwareError):
+        await hardware.board.read_status()
+    await simulator.command("clear")
+    assert (await hardware.board.read_status()).alive
