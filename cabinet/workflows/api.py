@@ -101,6 +101,7 @@ class Cabinet:
         self._queue = self.core.hardware.subscribe()
         async with self._lock:
             await recovery.recover(self.core)
+            watch.start_watching(self.core)
         if background:
             self._tasks.append(asyncio.create_task(self._follow_hardware(), name="wf-hardware"))
             self._tasks.append(asyncio.create_task(self._run_timers(), name="wf-timers"))
@@ -134,13 +135,27 @@ class Cabinet:
         assert self._queue is not None
         while True:
             event = await self._queue.get()
-            await self.handle_hardware(event)
+            try:
+                await self.handle_hardware(event)
+            except Exception as exc:
+                # Never stop following the hardware; a bug here latches the drawers locked.
+                log.exception("workflow failed on a hardware event")
+                self._fail_closed(f"workflow failed on {type(event).__name__}: {exc!r}")
 
     async def _run_timers(self) -> None:
         """Run tick() every tick_s seconds."""
         while True:
             await asyncio.sleep(self._tick_s)
-            await self.tick()
+            try:
+                await self.tick()
+            except Exception as exc:
+                log.exception("workflow timers failed")
+                self._fail_closed(f"workflow timers failed: {exc!r}")
+
+    def _fail_closed(self, reason: str) -> None:
+        """Latch every drawer locked and refuse new tasks until a restart."""
+        self.core.degraded = self.core.degraded or reason
+        self.core.hardware.lock_down(reason)
 
     async def handle_hardware(self, event: HardwareEvent) -> None:
         """Apply one hardware event (tests may call this directly instead of start())."""

@@ -33,8 +33,10 @@ async def badge(core: Core, code: str) -> PendingBadge:
 
 
 def session_view(core: Core) -> SessionView:
-    """The signed-in session as the screen shows it."""
-    s = core.signed_in()
+    """The signed-in session as the screen shows it (looking is not activity)."""
+    s = core.session
+    if s is None:
+        core.refuse(RefusalCode.NOT_SIGNED_IN)
     left = core.settings.inactivity_s - (core.clock.monotonic() - s.last_activity)
     return SessionView(
         user_id=s.user_id,

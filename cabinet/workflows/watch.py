@@ -148,13 +148,24 @@ async def tick(core: Core) -> None:
     link_overrides(core)
 
 
+def start_watching(core: Core) -> None:
+    """Omissions are watched from the cabinet's first start on (kept across restarts)."""
+    with core.store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('omissions_checked_at', ?) "
+            "ON CONFLICT (key) DO NOTHING",
+            (core.now().isoformat(),),
+        )
+
+
 def check_omissions(core: Core) -> None:
     """Record each scheduled dose whose window ended without a dispense, once."""
     conn = core.store.conn
     now = core.now()
     row = conn.execute("SELECT value FROM settings WHERE key = 'omissions_checked_at'").fetchone()
-    since = dt.datetime.fromisoformat(str(row[0])) if row else now - dt.timedelta(hours=24)
-    if since >= now:
+    # A new cabinet watches from its first tick; after downtime the gap is checked too.
+    since = dt.datetime.fromisoformat(str(row[0])) if row else now
+    if row is not None and since >= now:
         return
     for rule in repo.active_orders(conn):
         for slot in dosing.missed_slots(rule, since, now, repo.given(conn, rule, now)):
