@@ -47,6 +47,7 @@ class Options:
     settle_s: float = 0.3
     noise_cg: int = 1
     seed: int | None = None
+    stock_demo: bool = False
 
 
 def say(text: str) -> None:
@@ -75,6 +76,9 @@ async def _control_client(
             reply = await execute(ctx, line.decode("utf-8", errors="replace"))
             writer.write(json.dumps(reply, default=str).encode() + b"\n")
             await writer.drain()
+    except ValueError:
+        # A line longer than the stream limit: say so and hang up rather than guess.
+        writer.write(json.dumps({"ok": False, "error": "line too long"}).encode() + b"\n")
     except ConnectionError:
         pass
     finally:
@@ -172,6 +176,9 @@ async def run(opts: Options) -> int:
         say("READY " + json.dumps(ctx.endpoints))
         if opts.ready_file is not None:
             _write_ready(opts.ready_file, ctx.endpoints)
+        if opts.stock_demo:
+            stocked = await execute(ctx, "stock-demo")
+            say(f"demo stock loaded in {len(stocked['result']['loaded'])} pockets")
         if opts.console:
             tasks.append(asyncio.create_task(_console(ctx)))
         if opts.scenario is not None:

@@ -48,6 +48,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--settle", type=float, default=0.3, help="seconds a scale takes to settle")
     p.add_argument("--noise", type=int, default=1, help="load cell noise, ± centigrams")
     p.add_argument("--seed", type=int, help="seed the noise for repeatable runs")
+    p.add_argument("--stock-demo", action="store_true",
+                   help="fill the demo pocket plan's pockets at start")  # fmt: skip
     p.set_defaults(func=main)
 
 
@@ -63,6 +65,7 @@ def main(args: argparse.Namespace) -> int:
         terminator=args.terminator, control_host=args.control_host,
         control_port=args.control_port, scenario=args.scenario, console=args.console,
         ready_file=args.ready_file, settle_s=args.settle, noise_cg=args.noise, seed=args.seed,
+        stock_demo=args.stock_demo,
     )  # fmt: skip
     try:
         return asyncio.run(run(opts))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.demo_data import ITEMS_BY_CODE, POCKET_PLAN
 from sim.hardware.context import SimContext, Usage, ints
 from sim.hardware.faults import FAULT_USAGE, inject
 from sim.hardware.model import Refused
@@ -72,6 +73,21 @@ async def _load(ctx: SimContext, args: list[str]) -> Any:
     d, p, n, unit = ints(args, 4, "load D P N UNIT_WEIGHT_CG")
     ctx.cabinet.load(d, p, n, unit)
     return {"drawer": d, "pocket": p, "count": n, "unit_cg": unit}
+
+
+async def _stock_demo(ctx: SimContext, args: list[str]) -> Any:
+    """Fill every pocket of the demo pocket plan with its demo quantity of its item."""
+    ints(args, 0, "stock-demo")
+    loaded = []
+    for planned in POCKET_PLAN:
+        item = ITEMS_BY_CODE.get(planned.item_code or "")
+        if item is None or planned.drawer not in ctx.cabinet.drawers:
+            continue
+        if planned.pocket >= len(ctx.cabinet.drawer(planned.drawer).pockets):
+            continue
+        ctx.cabinet.load(planned.drawer, planned.pocket, planned.demo_quantity, item.unit_weight_cg)
+        loaded.append([planned.drawer, planned.pocket, planned.demo_quantity, item.code])
+    return {"loaded": loaded}
 
 
 async def _release(ctx: SimContext, args: list[str]) -> Any:
@@ -174,6 +190,9 @@ COMMANDS: dict[str, Command] = {
     "put": Command("put D P N", "put N items into pocket P of open drawer D", _put),
     "load": Command(
         "load D P N UNIT_WEIGHT_CG", "set pocket P to N items of UNIT_WEIGHT_CG each", _load
+    ),
+    "stock-demo": Command(
+        "stock-demo", "fill the demo pocket plan's pockets with their demo stock", _stock_demo
     ),
     "release": Command("release D MS", "energise drawer D's lock for MS ms", _release),
     "relock": Command("relock", "relock every drawer now", _relock),

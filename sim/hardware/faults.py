@@ -13,7 +13,8 @@ FAULT_USAGE = (
     "fault no-answer board|scale D|unit N  ·  fault slow board|scale D|unit N MS  ·  "
     "fault exception board|scale D|unit N [CODE]  ·  fault crc board|scale D|unit N  ·  "
     "fault stuck-lock D  ·  fault unstable D P  ·  fault drift D P CG_PER_S  ·  "
-    "fault cell-failed D P  ·  fault reboot [SECONDS]  ·  fault scanner-garbage [N]  ·  "
+    "fault cell-failed D P  ·  fault power  ·  fault reboot [SECONDS]  ·  "
+    "fault scanner-garbage [N]  ·  "
     "fault no-terminator TEXT  ·  fault missing-gs GTIN LOT EXPIRY SERIAL"
 )
 BUS_FAULTS = ("no-answer", "slow", "exception", "crc")
@@ -74,6 +75,10 @@ async def inject(ctx: SimContext, kind: str, args: list[str]) -> dict[str, Any]:
             raise Usage("fault drift D P CG_PER_S") from None
         c.set_cell_fault(d, p, "drift", rate)
         return {"fault": kind, "drawer": d, "pocket": p, "cg_per_s": rate}
+    if kind == "power":
+        ints(args, 0, "fault power")
+        c.power_fault = True
+        return {"fault": kind}
     if kind == "reboot":
         try:
             seconds = float(args[0]) if len(args) == 1 else 2.0 if not args else -1.0

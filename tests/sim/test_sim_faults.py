@@ -159,3 +159,13 @@ def test_scanner_faults_garbage_missing_terminator_and_missing_gs(
     assert read_for(scanner_port) == b"]C012345"
     sim.ok("fault missing-gs 03400933816759 B04059A 140500 SERIAL1")
     assert read_for(scanner_port) == b"]d201034009338167591714050010B04059A21SERIAL1\r"
+
+
+def test_a_power_fault_sets_its_status_bit_until_clear(
+    sim: SimProcess, modbus: ModbusTcpClient
+) -> None:
+    """power: status bit 2 is set on the wire; clear drops it."""
+    sim.ok("fault power")
+    assert board_status(modbus) == 0b101
+    sim.ok("clear")
+    assert board_status(modbus) == 0b001

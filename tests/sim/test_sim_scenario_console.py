@@ -118,3 +118,13 @@ def test_the_control_port_reports_writes_seen_on_the_wire(
     assert (e["unit"], e["table"], e["address"], e["values"]) == (1, "holding", 0x0104, [1500])
     assert before <= e["at"] <= time.time()
     assert sim.ok(f"events {e['seq']}") == []
+
+
+def test_stock_demo_fills_the_planned_pockets(sim: SimProcess) -> None:
+    """stock-demo loads the demo pocket plan: planned pockets hold stock, free ones stay empty."""
+    loaded = sim.ok("stock-demo")["loaded"]
+    assert len(loaded) > 20
+    d, p, n, _code = loaded[0]
+    pocket = sim.drawer(d)["pockets"][p]
+    assert pocket["count"] == n > 0 and pocket["unit_cg"] > 0
+    assert sim.drawer(6)["pockets"][0]["count"] == 0, "the return bin starts empty"
