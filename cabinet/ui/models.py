@@ -235,6 +235,12 @@ class WitnessOut(BaseModel):
     name: str
 
 
+class WitnessState(BaseModel):
+    """Whether a witness's badge was read and the PIN is awaited."""
+
+    badge_read: bool
+
+
 class DiscrepancyOut(BaseModel):
     """One discrepancy."""
 

@@ -12,7 +12,16 @@ from cabinet.domain.refusals import RefusalCode, Refused
 from cabinet.domain.roles import Action
 from cabinet.ui.auth import COOKIE
 from cabinet.ui.deps import Rt, User, allowed
-from cabinet.ui.models import Done, Kiosk, Me, PendingBadgeOut, Refusal, SignIn, WitnessOut
+from cabinet.ui.models import (
+    Done,
+    Kiosk,
+    Me,
+    PendingBadgeOut,
+    Refusal,
+    SignIn,
+    WitnessOut,
+    WitnessState,
+)
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter()
@@ -98,6 +107,14 @@ async def me(rt: Rt, user_id: User) -> Me:
         patient_id=view.patient_id,
         expires_in_s=view.expires_in_s,
     )
+
+
+@router.get("/api/witness", tags=["tasks"], responses=REFUSALS)
+async def witness_state(
+    rt: Rt, user_id: Annotated[str, Depends(allowed(Action.WASTE, Action.RESOLVE))]
+) -> WitnessState:
+    """Whether a witness's badge has been read at this screen (never the badge itself)."""
+    return WitnessState(badge_read=rt.scans.witness_badge is not None)
 
 
 @router.post("/api/witness", tags=["tasks"], responses=REFUSALS)

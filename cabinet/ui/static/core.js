@@ -69,7 +69,8 @@ async function api(method, path, body) {
   let data = null;
   const text = await response.text();
   if (text) { try { data = JSON.parse(text); } catch (e) { data = { message: text }; } }
-  if (response.status === 401 && !path.startsWith("/api/signin") && K.onSignedOut) {
+  const code = data && data.detail && data.detail.code;
+  if (response.status === 401 && (code === "session_ended" || code === "not_signed_in") && K.onSignedOut) {
     K.onSignedOut();
   }
   if (!response.ok) throw new ApiError(response.status, data && (data.detail || data));

@@ -64,7 +64,7 @@ SCREENS.patients = async (main) => {
 };
 
 SCREENS.patient = async (main, patientId) => {
-  const data = await api("GET", "/api/patients/" + encodeURIComponent(patientId));
+  const data = await api("POST", "/api/patients/" + encodeURIComponent(patientId) + "/select");
   const p = data.patient;
   let refusal = null;
   const dispense = async (order) => {
@@ -141,34 +141,32 @@ SCREENS.override = async (main, patientId) => {
 // Witness sign-in on the same screen: the witness scans a badge, then types a PIN.
 function witnessBox(onSigned) {
   const box = h("div", { class: "card", testid: "witness" });
-  let witness = null, error = null;
-  const draw = async () => {
-    const kiosk = await refreshKiosk();
-    const pending = kiosk.pending_badge;
-    box.replaceChildren(h("b", {}, witness ? t("waste.witness_ok", { name: witness.name }) : t("waste.witness")),
-      error ? errorBox(error) : null,
-      !witness && pending ? h("div", {}, h("div", { testid: "witness-hello" }, t("signin.hello", { name: pending.name })),
-        pinPad(async (pin) => {
-          try { witness = await api("POST", "/api/witness", { pin }); error = null; onSigned(witness); }
-          catch (e) { error = e; }
-          draw();
-        }, { testid: "witness-pad" })) : null);
+  let witness = null, error = null, read = false;
+  const draw = () => box.replaceChildren(
+    h("b", {}, witness ? t("waste.witness_ok", { name: witness.name }) : t("waste.witness")),
+    error ? errorBox(error) : null,
+    !witness && read ? h("div", {}, h("div", { testid: "witness-read" }, t("witness.read")),
+      pinPad(async (pin) => {
+        try { witness = await api("POST", "/api/witness", { pin }); error = null; draw(); onSigned(witness); }
+        catch (e) { error = e; read = false; draw(); }
+      }, { testid: "witness-pad" })) : null);
+  const poll = async () => {
+    if (!document.body.contains(box) && box.isConnected === false && witness) return;
+    try {
+      const state = await api("GET", "/api/witness");
+      if (state.badge_read !== read) { read = state.badge_read; draw(); }
+    } catch (e) { return; }
   };
-  const timer = setInterval(() => {
-    if (!document.body.contains(box) || witness) { clearInterval(timer); return; }
-    if (!box.querySelector("[data-testid=witness-pad]")) draw();
-  }, 500);
+  const timer = setInterval(() => { if (witness || !box.isConnected) clearInterval(timer); else poll(); }, 400);
   draw();
   return box;
 }
 
 SCREENS.waste = async (main) => {
   const items = await api("GET", "/api/waste/candidates");
-  const reasons = ["partial_dose", "refused", "contaminated", "expired"];
-  let chosen = null, quantity = 1, reason = null, witness = null, error = null, done = null;
+  let chosen = null, quantity = 1, error = null;
   const draw = () => main.replaceChildren(h("h1", {}, t("waste.title")),
     error ? errorBox(error) : null,
-    done ? h("div", { class: "success", testid: "waste-done" }, t("task.committed", { n: done.quantity })) : null,
     h("h2", {}, t("waste.item")),
     h("div", { class: "row" }, items.map((it) => h("button", { class: chosen && chosen.item_code === it.item_code ? "selected" : "",
       testid: "waste-item-" + it.item_code, onclick: () => { chosen = it; quantity = 1; draw(); } },
@@ -176,19 +174,11 @@ SCREENS.waste = async (main) => {
     chosen ? h("div", {}, h("h2", {}, t("waste.quantity") + " : " + quantity),
       h("div", { class: "row" }, [1, 2, 3, 4].map((n) => h("button", { class: quantity === n ? "selected" : "",
         testid: "waste-qty-" + n, onclick: () => { quantity = n; draw(); } }, String(n)))),
-      h("h2", {}, t("waste.reason")),
-      h("div", { class: "row" }, reasons.map((r) => h("button", { class: reason === r ? "selected" : "",
-        testid: "waste-reason-" + r, onclick: () => { reason = r; draw(); } }, t("waste.reason." + r)))),
-      chosen.controlled ? (witness ? h("div", { class: "card", testid: "witness-ok" }, t("waste.witness_ok", { name: witness.name })) :
-        witnessBox((w) => { witness = w; draw(); })) : null,
-      h("div", { class: "row", style: "margin-top:12px" }, h("button", { class: "primary", testid: "waste-confirm",
-        disabled: !reason || (chosen.controlled && !witness), onclick: async () => {
-          try {
-            done = await api("POST", "/api/waste", { item_code: chosen.item_code, quantity, reason });
-            error = null; chosen = null; witness = null; reason = null;
-          } catch (e) { error = e; }
-          draw();
-        } }, t("waste.confirm")))) : null);
+      h("div", { class: "row", style: "margin-top:12px" }, h("button", { class: "primary", testid: "waste-start",
+        onclick: async () => {
+          try { await api("POST", "/api/waste", { item_code: chosen.item_code, quantity }); await show("task"); }
+          catch (e) { error = e; draw(); }
+        } }, t("waste.declare")))) : null);
   draw();
 };
 

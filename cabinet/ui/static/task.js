@@ -2,10 +2,13 @@
 "use strict";
 
 const DISC_REASONS = ["returned_to_pocket", "dropped", "miscount", "stock_error", "unexplained"];
+const GO_STEPS = ["ready"];
+const MOVING_STEPS = ["released", "open", "settling", "cancelling"];
 
 function drawerGrid(layout, target, changed) {
   if (!layout) return null;
-  const columns = Math.min(layout.pockets.length, layout.pockets.length > 8 ? 6 : 4);
+  const n = layout.pockets.length;
+  const columns = n > 8 ? 6 : Math.min(n, 4);
   return h("div", { class: "drawer", testid: "drawer-grid", style: "grid-template-columns:repeat(" + columns + ",1fr)" },
     layout.pockets.map((p) => h("div", {
       class: "pocket" + (p.pocket === target ? " target" : "") + ((changed || []).includes(p.pocket) ? " changed" : ""),
@@ -18,13 +21,17 @@ function instruction(task) {
   const params = { drawer: (task.drawer ?? 0) + 1, pocket: (task.pocket ?? 0) + 1, n: task.quantity };
   if (task.step === "open" && task.kind === "restock") return t("step.load", params);
   if (task.step === "open" && task.kind === "return") return t("step.put", params);
+  if (task.step === "open" && task.kind === "count") return t("step.open_count", params);
+  if (task.kind === "waste") return task.needs_witness ? t("step.awaiting_witness") : t("step.waste_ready", params);
+  if (task.kind === "restock" && task.step === "prepared") return t("step.awaiting_scan");
   return t("step." + task.step, params);
 }
 
 SCREENS.task = async (main) => {
   let task = await api("GET", "/api/task");
-  let outcome = null;   // {kind: committed|cancelled|discrepancy, ...}
+  let outcome = null;   // {kind: committed|cancelled, data}
   let error = null;
+  let busy = false;
   if (!task) { await show(homeScreen()); return; }
   const reload = async () => {
     try { const next = await api("GET", "/api/task"); if (next) task = next; } catch (e) { error = e; }
@@ -33,25 +40,29 @@ SCREENS.task = async (main) => {
   K.onLive = (kind, data) => {
     if (current.id !== "task") return;
     if (data.task_id && task && data.task_id !== task.task_id) return;
-    if (kind === "committed") { outcome = { kind, data }; draw(); }
-    else if (kind === "cancelled") { outcome = { kind, data }; draw(); }
+    if (kind === "committed" || kind === "cancelled") { outcome = { kind, data }; draw(); }
     else if (kind === "discrepancy") { show("resolve", Object.assign({ layout: task.layout }, data)); }
     else if (kind === "refused") { error = { body: { message: data.message } }; draw(); }
-    else if (kind === "progress" || kind === "scan" || kind === "drawer") { reload(); }
+    else if (["progress", "scan", "drawer", "weight"].includes(kind)) { reload(); }
   };
   const act = async (path, body) => {
-    try { task = await api("POST", path, body) || task; error = null; } catch (e) { error = e; }
+    if (busy) return;
+    busy = true;
+    try { const next = await api("POST", path, body); if (next) task = next; error = null; }
+    catch (e) { error = e; }
+    busy = false;
     draw();
   };
+  const go = h("button", { class: "primary", testid: "task-confirm" });
   const draw = () => {
     const finished = outcome !== null;
     const children = [
       h("h1", { testid: "task-title" }, t("task.title." + task.kind) + (task.item_name ? " — " : ""),
         task.item_name ? drugName(task.item_name) : ""),
       h("div", { class: "row" },
-        task.drawer !== null ? h("span", { class: "pill" }, t("task.drawer", { drawer: task.drawer + 1 })) : null,
-        task.pocket !== null ? h("span", { class: "pill" }, t("task.pocket", { pocket: task.pocket + 1 })) : null,
-        h("span", { class: "pill" }, t("task.quantity", { n: task.quantity })),
+        task.drawer !== null ? h("span", { class: "pill", testid: "task-drawer" }, t("task.drawer", { drawer: task.drawer + 1 })) : null,
+        task.pocket !== null ? h("span", { class: "pill", testid: "task-pocket" }, t("task.pocket", { pocket: task.pocket + 1 })) : null,
+        task.kind !== "count" ? h("span", { class: "pill" }, t("task.quantity", { n: task.quantity })) : null,
         task.controlled ? h("span", { class: "pill controlled" }, t("flag.controlled")) : null),
       error ? errorBox(error) : null,
     ];
@@ -62,18 +73,36 @@ SCREENS.task = async (main) => {
       children.push(h("div", { class: "success", testid: "cancelled" }, t("task.cancelled")));
     } else {
       children.push(h("div", { class: "card", testid: "instruction" }, h("b", {}, instruction(task))));
-      if (task.step === "awaiting_count") {
+      if (task.needs_blind_count) {
         children.push(h("p", {}, t("task.blind_count", { drawer: task.drawer + 1, pocket: task.pocket + 1 })),
           pinPad((v) => act("/api/task/count", { count: Number(v || "0") }), { mask: false, maxLength: 3, testid: "count-pad" }));
       }
-      if (task.step === "awaiting_scan") {
-        children.push(h("p", { testid: "scan-pack" }, t("task.scan_pack")));
+      if (task.kind === "count" && ["open", "settling", "awaiting_entry"].includes(task.step)) {
+        children.push(h("p", {}, t("task.blind_count", { drawer: task.drawer + 1, pocket: task.pocket + 1 })),
+          pinPad((v) => act("/api/task/count", { count: Number(v || "0") }), { mask: false, maxLength: 3, testid: "count-pad" }));
       }
-      if (task.pack) {
-        children.push(h("p", { testid: "pack" }, t("task.scanned_pack", task.pack)));
+      if (task.kind === "restock" && task.step === "prepared") {
+        if (task.pack) {
+          children.push(h("p", { testid: "pack" }, t("task.scanned_pack", task.pack)), h("p", {}, t("task.load_count")),
+            pinPad((v) => act("/api/task/pack", { quantity: Number(v || "0") }), { mask: false, maxLength: 3, testid: "load-pad" }));
+        } else {
+          children.push(h("p", { testid: "scan-pack" }, t("task.scan_pack")));
+        }
+      }
+      if (task.kind === "waste" && task.needs_witness) {
+        children.push(witnessBox(() => reload()));
+      }
+      const canGo = GO_STEPS.includes(task.step) || (task.kind === "waste" && !task.needs_witness);
+      if (canGo) {
+        go.textContent = task.kind === "waste" ? t("waste.confirm") : t("task.open_drawer", { drawer: (task.drawer ?? 0) + 1 });
+        go.onclick = () => act("/api/task/confirm");
+        children.push(h("div", { class: "row" }, go));
+      }
+      if (MOVING_STEPS.includes(task.step)) {
+        children.push(h("p", { class: "muted" }, t("task.weight_confirms")));
       }
     }
-    children.push(drawerGrid(task.layout, task.pocket, []));
+    children.push(drawerGrid(task.layout, task.kind === "waste" ? null : task.pocket, []));
     children.push(h("div", { class: "row", style: "margin-top:12px" },
       finished ? h("button", { class: "primary", testid: "task-done", onclick: () => show(homeScreen()) }, t("task.done")) :
         h("button", { class: "danger", testid: "task-cancel", onclick: () => act("/api/task/cancel") }, t("task.cancel"))));
@@ -82,17 +111,18 @@ SCREENS.task = async (main) => {
   draw();
 };
 
-// A discrepancy: shown to the user who caused it, resolved here with a reason (and a witness).
+// A discrepancy: shown to the user at the cabinet; a pharmacist resolves it with a reason.
 SCREENS.resolve = async (main, d) => {
   let reason = null, witness = null, error = null, done = false;
   const controlled = !!d.controlled;
+  const canResolve = hasRole("pharmacist");
   const draw = () => main.replaceChildren(
     h("h1", { testid: "discrepancy" }, "⚠ " + t("disc.title")),
     h("div", { class: "error", testid: "disc-cause" }, t("disc.cause." + d.cause)),
     h("p", { testid: "disc-detail" }, t("disc.detail", { drawer: d.drawer + 1, pocket: d.pocket + 1,
       expected: d.expected, counted: d.counted })),
     error ? errorBox(error) : null,
-    done ? h("div", { class: "success", testid: "resolved" }, "✔ " + t("disc.resolve")) : h("div", {},
+    done ? h("div", { class: "success", testid: "resolved" }, "✔ " + t("disc.resolved")) : canResolve ? h("div", {},
       h("h2", {}, t("disc.reason")),
       h("div", { class: "row" }, DISC_REASONS.map((r) => h("button", { class: reason === r ? "selected" : "",
         testid: "disc-reason-" + r, onclick: () => { reason = r; draw(); } }, t("disc.reason." + r)))),
@@ -104,7 +134,8 @@ SCREENS.resolve = async (main, d) => {
             try { await api("POST", "/api/discrepancies/" + d.discrepancy_id + "/resolve", { reason }); done = true; error = null; }
             catch (e) { error = e; }
             draw();
-          } }, t("disc.resolve")))),
+          } }, t("disc.resolve")))) :
+      h("div", { class: "card", testid: "disc-recorded" }, t("disc.recorded")),
     d.layout ? drawerGrid(d.layout, null, [d.pocket]) : null,
     h("div", { class: "row", style: "margin-top:12px" },
       h("button", { testid: "disc-later", onclick: () => show(homeScreen()) }, t("common.back"))));
