@@ -34,6 +34,9 @@ def build_services(ctx: Context) -> list[Service]:
     """Build every service the configuration asks for, in start order."""
     services: list[Service] = []
     services.append(build_hardware(ctx))
+    from cabinet.workflows.service import build_workflows
+
+    services.append(build_workflows(ctx))
     if ctx.config.central.enabled:
         from cabinet.sync.service import build_sync_service
 

@@ -38,6 +38,7 @@ from cabinet.workflows import (
     discrepancy,
     hardware_events,
     recovery,
+    scans,
     screens,
     session,
     tasks,
@@ -75,6 +76,7 @@ class Cabinet:
         *,
         degraded: str = "",
         tick_s: float = 1.0,
+        scanner: hal.BarcodeReader | None = None,
     ) -> None:
         self.core = Core(
             store=store,
@@ -88,6 +90,7 @@ class Cabinet:
         self._tasks: list[asyncio.Task[None]] = []
         self._queue: asyncio.Queue[HardwareEvent] | None = None
         self._last_progress = clock.monotonic()
+        self._scanner = scanner
 
     @property
     def checkpoints(self) -> list[Checkpoint]:
@@ -105,6 +108,8 @@ class Cabinet:
         if background:
             self._tasks.append(asyncio.create_task(self._follow_hardware(), name="wf-hardware"))
             self._tasks.append(asyncio.create_task(self._run_timers(), name="wf-timers"))
+            if self._scanner is not None:
+                self._tasks.append(asyncio.create_task(self._follow_scanner(), name="wf-scanner"))
 
     async def stop(self) -> None:
         """Stop following; a task in progress stays persisted and is reconciled at next start."""
@@ -117,6 +122,8 @@ class Cabinet:
         if self._queue is not None:
             self.core.hardware.unsubscribe(self._queue)
             self._queue = None
+        if self._scanner is not None:
+            await self._scanner.close()
 
     def making_progress(self) -> bool:
         """True while the timers run (feeds the watchdog)."""
@@ -141,6 +148,23 @@ class Cabinet:
                 # Never stop following the hardware; a bug here latches the drawers locked.
                 log.exception("workflow failed on a hardware event")
                 self._fail_closed(f"workflow failed on {type(event).__name__}: {exc!r}")
+
+    async def _follow_scanner(self) -> None:
+        """Read the barcode reader forever; a failing port is retried, never fatal."""
+        assert self._scanner is not None
+        while True:
+            try:
+                scan = await self._scanner.read()
+            except hal.HardwareError as exc:
+                log.warning("barcode reader: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            await self.handle_scan(scan)
+
+    async def handle_scan(self, scan: hal.Scan) -> None:
+        """Act on one scan: badge signs in, wristband selects the patient, a pack is held."""
+        async with self._lock:
+            await scans.handle(self.core, scan)
 
     async def _run_timers(self) -> None:
         """Run tick() every tick_s seconds."""

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 
+import hal
 from cabinet.clock import Clock, iso
 from cabinet.domain.refusals import Language, RefusalCode, Refused
 from cabinet.domain.roles import Role
@@ -104,6 +105,7 @@ class Core:
     degraded: str = ""  # why no drawer may open (ledger broken, lock-down), or ""
     hardware_down: set[str] = field(default_factory=set)
     checkpoints: list[Checkpoint] = field(default_factory=list)
+    last_pack: hal.Scan | None = None  # the last drug pack read, for the restock screen
 
     def now(self) -> dt.datetime:
         """Wall-clock time."""

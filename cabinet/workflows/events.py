@@ -97,8 +97,18 @@ class SessionChanged:
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ScanRead:
+    """The barcode reader read something; packs wait for the screen to say how many."""
+
+    kind: str  # drug_pack, staff_badge, patient_wristband, unknown
+    raw: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
 WorkflowEvent = (
-    Progress
+    ScanRead
+    | Progress
     | Committed
     | Cancelled
     | DiscrepancyOpened
