@@ -255,18 +255,22 @@ class ModbusLink:
 
     async def _attempt(self, device: str, call: Callable[[], Awaitable[ModbusPDU]]) -> ModbusPDU:
         """One try: connect if needed, send, wait; pymodbus errors become hal errors here."""
-        # A second bound on top of pymodbus's own: a connect or a lost frame never hangs us.
         try:
-            async with asyncio.timeout(self.timeout_s * 3 + 0.05):
-                async with self._lock:
-                    await self._wait_quiet()
+            # The bus is taken first, outside the deadline: a request queued behind a slow one
+            # waits its turn instead of failing without ever having been sent.
+            async with self._lock:
+                await self._wait_quiet()
+                # A second bound on top of pymodbus's own: a connect or a lost frame never
+                # hangs us.
+                async with asyncio.timeout(self.timeout_s * 2 + 0.05):
                     client = self._live()
                     if not client.connected and not await client.connect():
                         self._refuse_missing_port(device)
                         raise _Transient(device, "cannot connect")
                     try:
                         response = await call()
-                    except (ModbusIOException, TimeoutError):
+                    except (ModbusIOException, TimeoutError, asyncio.CancelledError):
+                        # Still holding the bus: no other request can slip in before this.
                         self._quiet_until = asyncio.get_running_loop().time() + self.timeout_s
                         raise
         except (_Transient, _Protocol, PermanentHardwareError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -302,4 +303,23 @@ async def test_answer_of_another_function_is_refused(script: RtuScript) -> None:
             await link.read_holding_registers(1, 0x0008, 1)
     finally:
         await link.close()
+    assert script.done, script.mismatches
+
+
+async def test_a_release_queued_behind_silent_reads_is_still_sent(script: RtuScript) -> None:
+    """Requests from concurrent tasks take turns on the bus; waiting is not a timeout."""
+    script.expect(HX_STATUS[0], None)
+    script.expect(HX_STATUS[0], None)
+    script.expect("01 06 01 03 1F 40 71 F6", "01 06 01 03 1F 40 71 F6")
+    link = link_on(script)
+    board = ModbusLockBoard(link, drawer_count=4)
+    try:
+        reads = [asyncio.create_task(link.read_holding_registers(1, 0x0008, 1)) for _ in range(2)]
+        await asyncio.sleep(0)  # the reads take the bus first
+        await board.release(3, 8000)
+        for read in reads:
+            with pytest.raises(TransientHardwareError):
+                await read
+    finally:
+        await board.close()
     assert script.done, script.mismatches
