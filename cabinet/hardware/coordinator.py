@@ -196,6 +196,11 @@ class HardwareCoordinator(PollingCoordinator):
             raise HardwareUnavailable("the board did not take the relock")
         log.warning("tamper acknowledged: every lock relocked")
 
+    async def relock_all(self, reason: str) -> None:
+        """Relock every drawer now (a task ended before its pulse did); raise if not taken."""
+        if not await self._relock_all(reason):
+            raise HardwareUnavailable("the board did not take the relock")
+
     # -- weights ------------------------------------------------------------------------------
 
     async def settled_weights(
