@@ -46,17 +46,40 @@ def controlled_items(conn: sqlite3.Connection, only: str | None) -> list[tuple[s
     return [(str(r[0]), str(r[1])) for r in rows if r[2]]
 
 
-def _opening(conn: sqlite3.Connection, code: str, low: str) -> dict[tuple[int, int], int]:
-    """Each pocket's balance of the item just before the period, from its last movement."""
+def _return_bins(conn: sqlite3.Connection) -> set[tuple[int, int]]:
+    """The return-bin pockets: they hold several items, so their balance is not the item's."""
+    rows = conn.execute("SELECT drawer, pocket FROM pockets WHERE return_bin = 1").fetchall()
+    return {(int(d), int(p)) for d, p in rows}
+
+
+def _opening(
+    conn: sqlite3.Connection, code: str, low: str, bins: set[tuple[int, int]]
+) -> dict[tuple[int, int], int]:
+    """Each pocket's stock of the item just before the period.
+
+    An item's own pocket: the balance its last movement wrote. A return bin: the sum of the
+    item's movements into and out of it.
+    """
     if not low:
         return {}
+    movement_kinds = ", ".join("?" * len(kinds.MOVEMENT_KINDS))
     rows = conn.execute(
         "SELECT drawer, pocket, json_extract(payload, '$.balance') FROM ledger WHERE seq IN ("
         " SELECT MAX(seq) FROM ledger WHERE item_code = ? AND at < ?"
-        f" AND kind IN ({', '.join('?' * len(kinds.MOVEMENT_KINDS))}) GROUP BY drawer, pocket)",
+        f" AND kind IN ({movement_kinds}) GROUP BY drawer, pocket)",
         (code, low, *kinds.MOVEMENT_KINDS),
     ).fetchall()
-    return {(int(d), int(p)): int(b or 0) for d, p, b in rows}
+    opening = {(int(d), int(p)): int(b or 0) for d, p, b in rows}
+    for place in bins:
+        if place in opening:
+            opening[place] = int(
+                conn.execute(
+                    "SELECT COALESCE(SUM(quantity), 0) FROM ledger WHERE item_code = ? AND at < ?"
+                    f" AND drawer = ? AND pocket = ? AND kind IN ({movement_kinds})",
+                    (code, low, *place, *kinds.MOVEMENT_KINDS),
+                ).fetchone()[0]
+            )
+    return opening
 
 
 def _validations(conn: sqlite3.Connection) -> dict[str, str]:
@@ -68,10 +91,10 @@ def _validations(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def _register_rows(
-    conn: sqlite3.Connection, code: str, low: str, high: str
+    conn: sqlite3.Connection, code: str, low: str, high: str, bins: set[tuple[int, int]]
 ) -> tuple[list[tuple[Cell, ...]], int, int]:
     """The item's register lines with running balances, and its opening and closing balance."""
-    pockets = _opening(conn, code, low)
+    pockets = _opening(conn, code, low, bins)
     opening = sum(pockets.values())
     balance = opening
     lines: list[tuple[Cell, ...]] = []
@@ -119,7 +142,7 @@ def _register_rows(
         after = payload.get(kinds.BALANCE)
         if place is not None:
             before = pockets.get(place, 0)
-            if isinstance(after, int):
+            if isinstance(after, int) and place not in bins:
                 # The store wrote the pocket's balance with the event: a jump means a gap.
                 if after != before + qty:
                     note = f"pocket balance jumps from {before} to {after} for {qty:+d}"
@@ -167,7 +190,10 @@ def build_controlled(conn: sqlite3.Connection, params: Params) -> Report:
     with snapshot(conn):
         items = controlled_items(conn, params.item)
         validated = _validations(conn)
-        per_item = [(code, name, *_register_rows(conn, code, low, high)) for code, name in items]
+        bins = _return_bins(conn)
+        per_item = [
+            (code, name, *_register_rows(conn, code, low, high, bins)) for code, name in items
+        ]
         stock = dict(
             conn.execute(
                 "SELECT item_code, SUM(quantity) FROM pockets WHERE item_code IS NOT NULL"
@@ -247,6 +273,7 @@ def build_controlled(conn: sqlite3.Connection, params: Params) -> Report:
     ]
     report.notes.append(
         "balance: the item's stock in the whole cabinet (every pocket and the return bin) after "
-        "the line; pocket_balance: the stock of the line's pocket as the store wrote it."
+        "the line; pocket_balance: the item's stock in the line's pocket (in the return bin, "
+        "the item's share of it)."
     )
     return report
