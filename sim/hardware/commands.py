@@ -145,6 +145,15 @@ async def _clear(ctx: SimContext, args: list[str]) -> Any:
     return {"cleared": True}
 
 
+async def _reset(ctx: SimContext, args: list[str]) -> Any:
+    """Back to power-on: every drawer closed, locked and empty; no fault; no pending scan."""
+    ints(args, 0, "reset")
+    ctx.cabinet.reset()
+    ctx.bus.clear_faults()
+    ctx.scanner.flush()
+    return {"reset": True}
+
+
 async def _events(ctx: SimContext, args: list[str]) -> Any:
     """Writes seen on the wire after a sequence number."""
     (since,) = ints(args, 1, "events SINCE") if args else (0,)
@@ -204,6 +213,7 @@ COMMANDS: dict[str, Command] = {
     "wristband": Command("wristband IPP", "present a patient wristband", _wristband),
     "fault": Command("fault KIND ...", "inject a fault (help fault for the kinds)", _fault),
     "clear": Command("clear", "heal every fault and drop the tamper latch", _clear),
+    "reset": Command("reset", "back to power-on: closed, locked, empty, no fault", _reset),
     "events": Command("events [SINCE]", "writes seen on the wire after sequence SINCE", _events),
     "endpoints": Command("endpoints", "where the bus, scanner and control port are", _endpoints),
     "wait": Command("wait SECONDS", "pause (scenario files)", _wait),

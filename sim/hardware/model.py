@@ -80,16 +80,21 @@ class Cabinet:
         self.noise_cg = noise_cg
         self.capacity_cg = capacity_cg
         self.rng = random.Random(seed)
+        self.drawers: dict[int, Drawer] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the state at power-on: closed, locked, empty, healthy."""
         self.tamper = False
         self.power_fault = False
         self.rebooting_until = 0.0
-        self.drawers: dict[int, Drawer] = {
+        self.drawers = {
             d.index: Drawer(
                 spec=d,
                 lights=[False] * d.pockets,
                 pockets=[Pocket() for _ in range(d.pockets)],
             )
-            for d in layout.drawers
+            for d in self.layout.drawers
         }
 
     # -- the lock/IO board -------------------------------------------------------------

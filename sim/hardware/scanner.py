@@ -115,6 +115,11 @@ class Scanner:
         self.sent += 1
         return len(data)
 
+    def flush(self) -> None:
+        """Drop reads still waiting in the pty for a reader that never came."""
+        if self._slave >= 0:
+            termios.tcflush(self._slave, termios.TCIFLUSH)
+
     async def scan(self, text: str) -> str:
         """Send a raw read, giving it an AIM identifier when it has none."""
         read = with_aim(expand(text))

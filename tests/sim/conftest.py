@@ -1,4 +1,4 @@
-"""Fixtures: a running hardware simulator on free ports, stopped after each test."""
+"""Fixtures: simulators on free ports, shared per test module and reset before each test."""
 
 from __future__ import annotations
 
@@ -14,11 +14,18 @@ from pymodbus.client import ModbusTcpClient
 from tests.sim.simproc import SimProcess, running_sim
 
 
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[SimProcess]:
-    """The default demo cabinet on Modbus TCP with a pty scanner."""
-    with running_sim(tmp_path) as s:
+@pytest.fixture(scope="module")
+def shared_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
+    """One demo-cabinet simulator on Modbus TCP for a whole test module (starting one costs)."""
+    with running_sim(tmp_path_factory.mktemp("sim")) as s:
         yield s
+
+
+@pytest.fixture
+def sim(shared_sim: SimProcess) -> SimProcess:
+    """The shared simulator, reset to power-on: closed, locked, empty, no fault."""
+    shared_sim.ok("reset")
+    return shared_sim
 
 
 @pytest.fixture
@@ -32,12 +39,11 @@ def modbus(sim: SimProcess) -> Iterator[ModbusTcpClient]:
         client.close()
 
 
-@pytest.fixture
-def pty_pair(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A null-modem pair of ptys made by socat, removed afterwards."""
+def socat_pair(directory: Path) -> Iterator[tuple[str, str]]:
+    """A null-modem pair of ptys made by socat: (simulator side, host side)."""
     socat = shutil.which("socat")
     assert socat, "Debian's socat is required (make system-deps)"
-    a, b = tmp_path / "sim-side", tmp_path / "host-side"
+    a, b = directory / "sim-side", directory / "host-side"
     proc = subprocess.Popen(
         [socat, f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -51,3 +57,18 @@ def pty_pair(tmp_path: Path) -> Iterator[tuple[str, str]]:
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+@pytest.fixture
+def pty_pair(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A socat pty pair for one test."""
+    yield from socat_pair(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_rtu_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SimProcess, str]]:
+    """One simulator on Modbus RTU over a socat pair for a module; yields it and the host side."""
+    directory = tmp_path_factory.mktemp("rtu")
+    for sim_side, host_side in socat_pair(directory):
+        with running_sim(directory, "--modbus", "rtu", "--serial", sim_side) as s:
+            yield s, host_side

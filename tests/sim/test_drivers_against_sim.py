@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,18 +36,17 @@ class Rig:
 
 
 @pytest.fixture(params=["tcp", "rtu"])
-def sim_for(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[SimProcess, str]]:
-    """The demo cabinet on Modbus TCP, or on RTU over one end of a socat pty pair.
+def sim_for(request: pytest.FixtureRequest) -> tuple[SimProcess, str]:
+    """The demo cabinet on Modbus TCP, or on RTU over one end of a socat pty pair, reset.
 
-    Yields the simulator and where the drivers connect: "tcp" or the pair's host-side path.
+    Returns the simulator and where the drivers connect: "tcp" or the pair's host-side path.
     """
     if request.param == "tcp":
-        with running_sim(tmp_path) as sim:
-            yield sim, "tcp"
-        return
-    sim_side, host_side = request.getfixturevalue("pty_pair")
-    with running_sim(tmp_path, "--modbus", "rtu", "--serial", sim_side) as sim:
-        yield sim, host_side
+        sim: SimProcess = request.getfixturevalue("sim")
+        return sim, "tcp"
+    rtu_sim, host_side = request.getfixturevalue("shared_rtu_sim")
+    rtu_sim.ok("reset")
+    return rtu_sim, host_side
 
 
 @pytest.fixture

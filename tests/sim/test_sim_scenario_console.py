@@ -110,14 +110,32 @@ def test_the_control_port_reports_writes_seen_on_the_wire(
     sim: SimProcess, modbus: ModbusTcpClient
 ) -> None:
     """events lists each accepted write with its time, so latency can be measured outside."""
+    seen = max((e["seq"] for e in sim.ok("events 0")), default=0)
     before = time.time()
     modbus.write_register(0x0104, 1500, device_id=1)
-    events = sim.ok("events 0")
-    assert len(events) == 1
+    refused = modbus.write_register(0x0000, 0x1111, device_id=1)
+    assert refused.isError()
+    events = sim.ok(f"events {seen}")
+    assert len(events) == 1, "a refused write is not an event"
     e = events[0]
     assert (e["unit"], e["table"], e["address"], e["values"]) == (1, "holding", 0x0104, [1500])
     assert before <= e["at"] <= time.time()
     assert sim.ok(f"events {e['seq']}") == []
+
+
+def test_reset_returns_the_cabinet_to_power_on(sim: SimProcess) -> None:
+    """After loads, a forced drawer and faults, reset leaves it closed, locked, empty, healthy."""
+    sim.ok("load 2 2 5 100")
+    sim.ok("force 2")
+    sim.ok("fault stuck-lock 3")
+    sim.ok("fault slow board 50")
+    sim.ok("reset")
+    state = sim.ok("status")
+    assert state["board"] == {"alive": True, "tamper": False, "power_fault": False}
+    assert state["bus_faults"] == {}
+    for d in state["drawers"]:
+        assert d["closed"] and not d["released"] and not d["stuck"]
+        assert all(p["count"] == 0 for p in d["pockets"])
 
 
 def test_stock_demo_fills_the_planned_pockets(sim: SimProcess) -> None:
