@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pymodbus.constants import ExcCodes
 
-from sim.hardware.model import Cabinet, Reading, Refused
+from sim.hardware.model import FIRMWARE, Cabinet, Reading, Refused
 
 RELOCK_ALL = 0xA5A5
 # Board map.
@@ -25,7 +25,6 @@ HX_DECIMALS = 2  # bits 0-2: the weight's decimals (centigrams = grams with 2 de
 HX_FIXED = 0x0800  # set by the reference transmitter in every status answer
 INT32_MIN = -(2**31)
 
-READ_BITS, READ_REGS = {1, 2}, {3, 4}
 TABLE_OF = {1: "coils", 5: "coils", 15: "coils", 2: "discrete", 3: "holding", 6: "holding",
             16: "holding", 4: "input"}  # fmt: skip
 
@@ -72,7 +71,7 @@ class BoardMap:
             out.update({HR_PULSE + d: min(c.ms_left(d), 0xFFFF) for d in c.drawers})
             return out
         status = STATUS_ALIVE * c.alive | STATUS_TAMPER * c.tamper | STATUS_POWER * c.power_fault
-        return {IR_STATUS: status, IR_FIRMWARE: 0x0103}
+        return {IR_STATUS: status, IR_FIRMWARE: FIRMWARE}
 
     def write(self, table: str, address: int, values: list[int]) -> ExcCodes | None:
         """Apply a write from the bus; refuse what the board does not accept."""

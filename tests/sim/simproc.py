@@ -14,8 +14,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-SIM = [sys.executable, "-m", "sim.cli", "hardware"]
 ROOT = Path(__file__).resolve().parents[2]
+# The installed console script (pyproject's cabinet-sim = sim.cli:main) when the environment
+# has it, else the same entry point through the interpreter.
+_SCRIPT = Path(sys.executable).parent / "cabinet-sim"
+SIM = (
+    [str(_SCRIPT), "hardware"]
+    if _SCRIPT.exists()
+    else [sys.executable, "-m", "sim.cli", "hardware"]
+)
 
 
 class SimProcess:

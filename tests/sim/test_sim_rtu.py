@@ -120,3 +120,26 @@ def test_an_absent_unit_is_silent_on_a_serial_line(tmp_path: Path) -> None:
             assert raw_request(fd, bytes([42, 4, 0, 0, 0, 1])) == b""
         finally:
             os.close(fd)
+
+
+def test_an_hx711_transmitter_answers_like_the_reference_frames(tmp_path: Path) -> None:
+    """Literal RTU frames to an hx711 pocket: status 0x0802 and a weight of 132 (1.32 g)."""
+    config = tmp_path / "cabinet.toml"
+    config.write_text(
+        "[[drawers]]\nindex = 0\npockets = 1\nscale_profile = 'hx711'\nscale_unit = 40\n"
+    )
+    with running_sim(tmp_path, "--modbus", "rtu", "--config", str(config), "--noise", "0") as sim:
+        sim.ok("load 0 0 1 132")
+        time.sleep(0.3)
+        fd = os.open(sim.endpoints["modbus"]["client_device"], os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(fd)
+        try:
+            status = raw_request(fd, bytes.fromhex("28 03 00 08 00 01"))
+            assert status[:-2].hex(" ") == "28 03 02 08 02"
+            assert status[-2:] == crc16(status[:-2])
+            gross = raw_request(fd, bytes.fromhex("28 03 00 50 00 02"))
+            assert gross[:-2].hex(" ") == "28 03 04 00 00 00 84"
+            both = raw_request(fd, bytes.fromhex("28 03 00 50 00 04"))
+            assert both[:-2].hex(" ") == "28 03 08 00 00 00 84 00 00 00 84"
+        finally:
+            os.close(fd)
