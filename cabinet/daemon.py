@@ -7,7 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -28,6 +28,9 @@ from cabinet.store.verify import VerifyResult
 from cabinet.wiring import Context, build_services
 
 _log = logging.getLogger("cabinet.daemon")
+# A service that hangs while stopping must not keep the stop event and the final checkpoint
+# from being written before systemd's TimeoutStopSec (20 s) runs out.
+STOP_TIMEOUT_S = 5.0
 
 
 def _version() -> str:
@@ -42,9 +45,14 @@ class Daemon:
     """Opens the store, checks the ledger, runs the services until told to stop."""
 
     def __init__(
-        self, config: Config, clock: Clock | None = None, notifier: Notifier | None = None
+        self,
+        config: Config,
+        clock: Clock | None = None,
+        notifier: Notifier | None = None,
+        build: Callable[[Context], list[Service]] = build_services,
     ) -> None:
         self.config = config
+        self._build = build
         self.clock = clock or SystemClock()
         self.notifier = notifier or Notifier()
         self.stop_requested = asyncio.Event()
@@ -89,6 +97,11 @@ class Daemon:
             return
         ctx.degraded = True
         ctx.degraded_reason = result.line()
+        # Any part that can latch itself locked (the hardware coordinator) is told at once.
+        for part in list(ctx.parts.values()):
+            lock_down = getattr(part, "lock_down", None)
+            if callable(lock_down):
+                lock_down(ctx.degraded_reason)
         event(_log, "ledger broken: locked, degraded mode", logging.CRITICAL, result=result.line())
         try:
             ctx.store.raise_alarm(
@@ -143,13 +156,15 @@ class Daemon:
             self.ctx = self._open()
         except CabinetError as exc:
             event(_log, "cannot start", logging.CRITICAL, error=str(exc))
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._loop.remove_signal_handler(signum)
             return 1
         ctx = self.ctx
         status = 0
         started: list[Service] = []
         watchdog: asyncio.Task[None] | None = None
         try:
-            self.services = build_services(ctx)
+            self.services = self._build(ctx)
             for service in self.services:
                 await service.start()
                 started.append(service)
@@ -177,14 +192,18 @@ class Daemon:
             if watchdog is not None:
                 watchdog.cancel()
             await self._stop(ctx, started)
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._loop.remove_signal_handler(signum)
         return status
 
     async def _stop(self, ctx: Context, started: list[Service]) -> None:
         """Stop services in reverse, then record the stop and sign the head."""
         for service in reversed(started):
             try:
-                await service.stop()
+                await asyncio.wait_for(service.stop(), STOP_TIMEOUT_S)
                 event(_log, "service stopped", service=service.name)
+            except TimeoutError:
+                event(_log, "service did not stop in time", logging.ERROR, service=service.name)
             except Exception as exc:
                 event(
                     _log,

@@ -116,7 +116,9 @@ def _verify(
     signed = {cp.seq: cp.hash for cp in cps}
     expected, prev = 1, GENESIS_HASH
     if start is not None:
-        row = conn.execute("SELECT hash FROM ledger WHERE seq = ?", (start.seq,)).fetchone()
+        row = conn.execute(
+            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE seq = ?", (start.seq,)
+        ).fetchone()
         if row is None:
             end = conn.execute("SELECT coalesce(max(seq), 0) FROM ledger").fetchone()[0]
             breaks.append(
@@ -126,8 +128,11 @@ def _verify(
                     f"the ledger ends at {int(end)} but checkpoint {start.seq} was signed",
                 )
             )
-        elif str(row[0]) != start.hash:
+        elif str(row[-1]) != start.hash:
             breaks.append(_Break(start.seq, EDITED, "differs from its signed checkpoint"))
+        elif event_hash(dict(zip(HASHED_FIELDS, row[:-1], strict=True))) != start.hash:
+            fields = dict(zip(HASHED_FIELDS, row[:-1], strict=True))
+            breaks.append(_classify(conn, fields, str(row[-1])))
         expected, prev = start.seq + 1, start.hash
     walked = 0
     outcome = _walk(conn, expected, prev, signed, progress)

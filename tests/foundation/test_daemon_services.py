@@ -1,0 +1,144 @@
+"""Services start in order, stop in reverse, and the watchdog is fed only while they progress."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cabinet import config as config_mod
+from cabinet.daemon import Daemon
+from cabinet.sdnotify import Notifier
+from cabinet.service import Service
+from cabinet.wiring import Context
+from tests.foundation.daemonproc import write_config
+
+
+class StubService:
+    """A service of our own shape whose progress the test decides."""
+
+    def __init__(self, name: str, journal: list[str]) -> None:
+        self.name = name
+        self.journal = journal
+        self.progress = True
+        self.seen_degraded: bool | None = None
+
+    async def start(self) -> None:
+        """Note the start."""
+        self.journal.append(f"start {self.name}")
+
+    async def stop(self) -> None:
+        """Note the stop."""
+        self.journal.append(f"stop {self.name}")
+
+    def making_progress(self) -> bool:
+        """What the test says."""
+        return self.progress
+
+
+@pytest.fixture
+def sock(tmp_path: Path) -> Iterator[socket.socket]:
+    """A non-blocking notify socket."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(tmp_path / "n.sock"))
+    s.setblocking(False)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def drain(s: socket.socket) -> list[str]:
+    """Every datagram waiting on the socket."""
+    out: list[str] = []
+    while True:
+        try:
+            out.append(s.recv(4096).decode())
+        except BlockingIOError:
+            return out
+
+
+async def wait_for(s: socket.socket, line: str, seconds: float = 5.0) -> None:
+    """Poll the socket until a datagram holds `line`."""
+    for _ in range(int(seconds / 0.02)):
+        if any(line in m.splitlines() for m in drain(s)):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no {line}")
+
+
+async def test_order_and_watchdog(tmp_path: Path, sock: socket.socket) -> None:
+    """Start in order, stop in reverse; no WATCHDOG=1 while one service is stalled."""
+    journal: list[str] = []
+    services = [StubService("hardware", journal), StubService("workflows", journal)]
+    contexts: list[Context] = []
+
+    def build(ctx: Context) -> list[Service]:
+        contexts.append(ctx)
+        return list(services)
+
+    notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "n.sock"), "WATCHDOG_USEC": "100000"})
+    cfg = config_mod.load(write_config(tmp_path))
+    daemon = Daemon(cfg, notifier=notifier, build=build)
+    task = asyncio.create_task(daemon.run())
+    try:
+        await wait_for(sock, "READY=1")
+        assert journal == ["start hardware", "start workflows"]
+        assert contexts[0].degraded is False and contexts[0].store is not None
+        await wait_for(sock, "WATCHDOG=1")
+        services[1].progress = False
+        await asyncio.sleep(0.15)
+        drain(sock)
+        await asyncio.sleep(0.4)
+        assert not any("WATCHDOG=1" in m for m in drain(sock)), "pinged while stalled"
+        services[1].progress = True
+        await wait_for(sock, "WATCHDOG=1")
+    finally:
+        daemon.stop_requested.set()
+        status = await asyncio.wait_for(task, 10)
+    assert status == 0
+    assert journal[2:] == ["stop workflows", "stop hardware"]
+    assert any("STOPPING=1" in m for m in drain(sock))
+
+
+async def test_a_service_that_fails_to_start_stops_the_others(
+    tmp_path: Path, sock: socket.socket
+) -> None:
+    """A start failure: the started services are stopped in reverse, exit status 1."""
+    journal: list[str] = []
+
+    class Broken(StubService):
+        async def start(self) -> None:
+            raise OSError("port in use")
+
+    def build(ctx: Context) -> list[Service]:
+        return [StubService("hardware", journal), Broken("ui", journal)]
+
+    notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "n.sock")})
+    daemon = Daemon(config_mod.load(write_config(tmp_path)), notifier=notifier, build=build)
+    assert await asyncio.wait_for(daemon.run(), 10) == 1
+    assert journal == ["start hardware", "stop hardware"]
+    messages = drain(sock)
+    assert not any("READY=1" in m for m in messages)
+    assert any("STOPPING=1" in m for m in messages)
+
+
+def test_notifier_without_systemd_is_silent() -> None:
+    """No $NOTIFY_SOCKET: nothing is sent and nothing fails."""
+    quiet = Notifier({})
+    assert not quiet.enabled and quiet.watchdog_interval_s is None
+    assert quiet.ready("serving") is False
+
+
+def test_watchdog_meant_for_another_process_is_ignored() -> None:
+    """$WATCHDOG_PID names another process: no pings from this one."""
+    assert (
+        Notifier(
+            {"NOTIFY_SOCKET": "@x", "WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1"}
+        ).watchdog_interval_s
+        is None
+    )
+    assert Notifier({"NOTIFY_SOCKET": "@x", "WATCHDOG_USEC": "1000000"}).watchdog_interval_s == 0.5
