@@ -141,6 +141,21 @@ def decode_status(profile: ScaleProfile, word: int) -> StatusBits:
     )
 
 
+def decode_flags(profile: ScaleProfile, words: list[int]) -> list[tuple[bool, bool, bool]]:
+    """(stable, overload, fault) of every status word of a bank: `decode_status`, in bulk."""
+    stable_mask = 1 << profile.stable_bit
+    moving_when_set = not profile.stable_when_set
+    overload_mask = 0 if profile.overload_bit is None else 1 << profile.overload_bit
+    fault_mask = 0 if profile.fault_bit is None else 1 << profile.fault_bit
+    if any(not 0 <= w <= 0xFFFF for w in words):
+        raise ValueError("status registers must be 16-bit words")
+    # Masks are computed once per bank read: this runs for every drawer at 25 Hz.
+    return [
+        ((w & stable_mask != 0) is not moving_when_set, w & overload_mask != 0, w & fault_mask != 0)
+        for w in words
+    ]
+
+
 def to_centigrams(raw: int, decimals: int, unit: str) -> int:
     """A raw transmitter value with its decimals and display unit, in whole centigrams."""
     scaled = raw * UNITS_IN_CENTIGRAMS[unit]

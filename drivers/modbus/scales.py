@@ -5,7 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from drivers.modbus.codec import ScaleProfile, decode_status, decode_weights, int32, to_centigrams
+from drivers.modbus.codec import (
+    ScaleProfile,
+    decode_flags,
+    decode_status,
+    decode_weights,
+    int32,
+    to_centigrams,
+)
 from drivers.modbus.transport import ModbusLink
 from hal import PermanentHardwareError, ProtocolError, WeightReading
 
@@ -81,21 +88,22 @@ class ModbusScaleBank:
         status_words = await self._read(self.unit, self.profile.status_address, n)
         weight_words = await self._read(self.unit, self.profile.weight_address, 2 * n)
         try:
-            statuses = [decode_status(self.profile, w) for w in status_words]
+            flags = decode_flags(self.profile, status_words)
             weights = decode_weights(self.profile, weight_words, n)
         except ValueError as exc:
             raise ProtocolError(self.device, f"undecodable answer: {exc}") from exc
+        drawer = self.drawer
         return tuple(
             WeightReading(
-                drawer=self.drawer,
+                drawer=drawer,
                 pocket=p,
                 centigrams=weights[p],
-                stable=statuses[p].stable,
-                overload=statuses[p].overload,
-                fault=statuses[p].fault,
+                stable=stable,
+                overload=overload,
+                fault=fault,
                 at=at,
             )
-            for p in range(n)
+            for p, (stable, overload, fault) in enumerate(flags)
         )
 
     async def _read_pocket(self, pocket: int) -> WeightReading:

@@ -39,6 +39,7 @@ T = TypeVar("T")
 class UnitHealth:
     """Consecutive failures of one Modbus unit and whether it is marked down."""
 
+    name: str
     failures: int = 0
     down: bool = False
 
@@ -139,7 +140,8 @@ class ModbusLink:
 
     def is_down(self, unit: int) -> bool:
         """True while the unit is marked down."""
-        return self._health.get(unit, UnitHealth()).down
+        health = self._health.get(unit)
+        return health is not None and health.down
 
     def attach(self) -> None:
         """Count one more device using this link (the link closes with its last device)."""
@@ -216,10 +218,12 @@ class ModbusLink:
         decode: Callable[[ModbusPDU], T],
     ) -> T:
         """Run one request with its timeout and retries, and keep the unit's health."""
-        device = self.device_name(unit)
+        health = self._health.get(unit)
+        if health is None:
+            health = self._health[unit] = UnitHealth(name=self.device_name(unit))
+        device = health.name
         if self._closed:
             raise PermanentHardwareError(device, "link is closed")
-        health = self._health.setdefault(unit, UnitHealth())
         attempts = 1 if health.down else self.retries + 1
         last: _Transient | _Protocol | None = None
         for _ in range(attempts):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,6 +12,8 @@ from drivers.build import ScaleSpec, from_config, scanner_from_config
 from drivers.modbus.codec import (
     CABINET_PROFILE,
     HX711_PROFILE,
+    ScaleProfile,
+    decode_flags,
     decode_status,
     decode_weights,
     int32,
@@ -125,3 +129,21 @@ def test_scanner_factory_refuses_unknown_transport() -> None:
     """Only serial and tcp exist."""
     with pytest.raises(ValueError, match="scanner transport"):
         scanner_from_config(transport="usb")  # type: ignore[arg-type]
+
+
+@given(
+    st.sampled_from([CABINET_PROFILE, HX711_PROFILE]),
+    st.lists(st.integers(min_value=0, max_value=0xFFFF), max_size=24),
+)
+def test_bulk_flags_agree_with_single_status(profile: ScaleProfile, words: list[int]) -> None:
+    """The bank fast path decodes every status word exactly like `decode_status`."""
+    singles = [decode_status(profile, w) for w in words]
+    assert decode_flags(profile, words) == [(s.stable, s.overload, s.fault) for s in singles]
+
+
+@given(st.lists(st.integers(min_value=-(2**20), max_value=2**20), min_size=1, max_size=60))
+def test_bulk_weights_agree_with_int32(values: list[int]) -> None:
+    """The bank fast path decodes every weight exactly like `int32`, in both word orders."""
+    for profile in (CABINET_PROFILE, dataclasses.replace(CABINET_PROFILE, word_order="little")):
+        words = [w for v in values for w in int32_words(v, profile.word_order)]
+        assert decode_weights(profile, words, len(values)) == values
