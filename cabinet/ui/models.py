@@ -125,6 +125,7 @@ class Kiosk(BaseModel):
     care_unit: str
     language: Literal["fr", "en"]
     pending_badge: PendingBadgeOut | None
+    notice: str | None = None
     sync: SyncOut
     degraded: bool
     degraded_reason: str

@@ -48,6 +48,7 @@ async def kiosk(rt: Rt) -> Kiosk:
         care_unit=rt.care_unit,
         language=rt.language,
         pending_badge=PendingBadgeOut(name=badge.name) if badge else None,
+        notice=rt.scans.notice,
         sync=rt.sync(),
         degraded=status.degraded,
         degraded_reason=status.degraded_reason,

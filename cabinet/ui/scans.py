@@ -40,6 +40,7 @@ class ScanRouter:
         self._pending: Held | None = None
         self._witness: Held | None = None
         self._pack: Held | None = None
+        self._notice: tuple[float, str] | None = None
 
     def _fresh(self, held: Held | None) -> Held | None:
         """A held read, unless it has waited too long to be trusted."""
@@ -65,6 +66,13 @@ class ScanRouter:
         held = self._fresh(self._pack)
         return held.scan if held else None
 
+    @property
+    def notice(self) -> str | None:
+        """Why the last read was refused, for the sign-in screen (kept a few seconds)."""
+        if self._notice is None or self._clock.monotonic() - self._notice[0] > 10:
+            return None
+        return self._notice[1]
+
     def clear(self) -> None:
         """Forget every held read (sign-in done, sign-out, cancel)."""
         self._pending = self._witness = self._pack = None
@@ -86,6 +94,7 @@ class ScanRouter:
                     self._publish_refusal(refused)
                     return
                 self._pending = Held(at=now, badge=badge)
+                self._notice = None
                 self._hub.publish("scan", {"kind": "badge", "name": badge.name})
             else:
                 self._witness = Held(at=now, code=meaning.code)
@@ -116,9 +125,9 @@ class ScanRouter:
 
     def _publish_refusal(self, refused: Refused) -> None:
         """Tell the screen why a read was refused, in its language."""
-        self._hub.publish(
-            "refused", {"code": refused.code.value, "message": refused.text(self._language)}
-        )
+        text = refused.text(self._language)
+        self._notice = (self._clock.monotonic(), text)
+        self._hub.publish("refused", {"code": refused.code.value, "message": text})
 
     async def run(self, reader: hal.BarcodeReader) -> None:
         """Read forever; a failing port is retried, garbage is reported and skipped."""

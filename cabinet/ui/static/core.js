@@ -1,6 +1,8 @@
 // Kiosk core: DOM helper, translated texts, the local API client, on-screen pad and keyboard.
 "use strict";
 
+const SCREENS = {};  // screen id -> render(main, arg), filled by screens.js and task.js
+
 const K = {
   lang: "fr",
   texts: {},
@@ -22,6 +24,12 @@ function h(tag, attrs, ...children) {
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return el;
+}
+
+// Replace an element's children, skipping the empty ones (a condition that did not hold).
+function fill(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false)
+    .map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
 }
 
 // A translated text with {placeholders}; an unknown key shows itself rather than nothing.

@@ -12,7 +12,6 @@ const TABS = [
   { id: "status", roles: ["nurse", "pharmacist", "technician", "auditor", "admin"] },
 ];
 
-const SCREENS = {};  // filled by screens.js and task.js: id -> render(main, arg)
 let current = { id: null, arg: null };
 let stream = null;
 let kioskTimer = null;
@@ -26,11 +25,11 @@ function renderBar() {
   const bar = document.getElementById("bar");
   const kiosk = K.state.kiosk || {};
   const me = K.state.me;
-  bar.replaceChildren(
+  fill(bar, ...[
     h("div", { class: "title" }, t("app.title") + " — " + (kiosk.care_unit || "") + " · " + (kiosk.cabinet_id || "")),
     me ? h("div", { class: "who", testid: "who" }, me.name + " (" + me.roles.map((r) => t("role." + r)).join(", ") + ")") : null,
     me ? h("button", { onclick: signOut, testid: "signout" }, t("signout")) : null,
-  );
+  ].filter((el) => el));
 }
 
 function renderBanners() {
@@ -55,14 +54,14 @@ function renderBanners() {
     items.push(h("div", { class: "banner alarm", testid: "omission-banner" },
       t("banner.omission", omission)));
   }
-  box.replaceChildren(...items);
+  fill(box, ...items);
 }
 
 function renderTabs() {
   const nav = document.getElementById("tabs");
   if (!K.state.me) { nav.hidden = true; return; }
   nav.hidden = false;
-  nav.replaceChildren(...TABS.filter((tab) => hasRole(...tab.roles)).map((tab) =>
+  fill(nav, ...TABS.filter((tab) => hasRole(...tab.roles)).map((tab) =>
     h("button", { class: current.id === tab.id ? "selected" : "", testid: "tab-" + tab.id,
       onclick: () => show(tab.id) }, t("tab." + tab.id))));
 }
@@ -70,14 +69,15 @@ function renderTabs() {
 // Show one screen; an open task always wins, so that a nurse never loses the drawer she opened.
 async function show(id, arg) {
   current = { id, arg };
+  K.screenSeq = (K.screenSeq || 0) + 1;
   renderTabs();
   const main = document.getElementById("main");
-  main.replaceChildren(h("p", { class: "muted" }, t("common.loading")));
+  fill(main, h("p", { class: "muted" }, t("common.loading")));
   try {
     await SCREENS[id](main, arg);
   } catch (error) {
     if (error.status === 401) return;
-    main.replaceChildren(errorBox(error));
+    fill(main, errorBox(error));
   }
 }
 

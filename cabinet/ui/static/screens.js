@@ -37,22 +37,24 @@ SCREENS.signin = async (main) => {
         draw();
       }
     });
-    main.replaceChildren(h("div", { class: "signin", testid: "signin" }, left,
-      h("div", {}, message ? errorBox(message) : null, pending ? pad : null)));
+    const notice = !pending && kiosk.notice ? h("div", { class: "error", testid: "error" }, kiosk.notice) : null;
+    fill(main, h("div", { class: "signin", testid: "signin" }, left,
+      h("div", {}, message ? errorBox(message) : notice, pending ? pad : null)));
   };
   draw();
-  let last = JSON.stringify((K.state.kiosk || {}).pending_badge || null);
+  const key = () => JSON.stringify([(K.state.kiosk || {}).pending_badge || null, (K.state.kiosk || {}).notice || null]);
+  let last = key();
   const timer = setInterval(async () => {
     if (current.id !== "signin") { clearInterval(timer); return; }
     await refreshKiosk();
-    const now = JSON.stringify((K.state.kiosk || {}).pending_badge || null);
+    const now = key();
     if (now !== last) { last = now; message = null; draw(); }
   }, 500);
 };
 
 SCREENS.patients = async (main) => {
   const rows = await api("GET", "/api/patients");
-  main.replaceChildren(h("h1", {}, t("patients.title")),
+  fill(main, h("h1", {}, t("patients.title")),
     rows.length ? h("div", { class: "list", testid: "patients" }, rows.map((p) =>
       h("div", { class: "card clickable", testid: "patient-" + p.patient_id, onclick: () => show("patient", p.patient_id) },
         h("div", { class: "row" }, h("b", { class: "grow" }, p.name),
@@ -73,7 +75,7 @@ SCREENS.patient = async (main, patientId) => {
       await show("task");
     } catch (error) { refusal = error; draw(); }
   };
-  const draw = () => main.replaceChildren(
+  const draw = () => fill(main, 
     h("div", { class: "row" }, h("button", { onclick: () => show("patients"), testid: "back" }, t("patient.back")),
       h("h1", { class: "grow", testid: "patient-name" }, p.name + " — " + t("patients.room", { room: p.room || "", bed: p.bed || "" })),
       hasRole("nurse", "pharmacist") ? h("button", { testid: "override", onclick: () => show("override", p.patient_id) }, t("patient.override")) : null),
@@ -117,7 +119,7 @@ SCREENS.override = async (main, patientId) => {
     const confirm = h("button", { class: "primary", testid: "override-confirm", onclick: submit,
       disabled: !(chosen && reason && prescriber.trim()) }, t("override.confirm"));
     const drawButton = () => { confirm.disabled = !(chosen && reason && prescriber.trim()); };
-    main.replaceChildren(h("div", { class: "row" },
+    fill(main, h("div", { class: "row" },
       h("button", { onclick: () => show("patient", patientId) }, t("common.back")),
       h("h1", { class: "grow" }, t("override.title"))),
       error ? errorBox(error) : null,
@@ -142,7 +144,7 @@ SCREENS.override = async (main, patientId) => {
 function witnessBox(onSigned) {
   const box = h("div", { class: "card", testid: "witness" });
   let witness = null, error = null, read = false;
-  const draw = () => box.replaceChildren(
+  const draw = () => fill(box, 
     h("b", {}, witness ? t("waste.witness_ok", { name: witness.name }) : t("waste.witness")),
     error ? errorBox(error) : null,
     !witness && read ? h("div", {}, h("div", { testid: "witness-read" }, t("witness.read")),
@@ -165,7 +167,7 @@ function witnessBox(onSigned) {
 SCREENS.waste = async (main) => {
   const items = await api("GET", "/api/waste/candidates");
   let chosen = null, quantity = 1, error = null;
-  const draw = () => main.replaceChildren(h("h1", {}, t("waste.title")),
+  const draw = () => fill(main, h("h1", {}, t("waste.title")),
     error ? errorBox(error) : null,
     h("h2", {}, t("waste.item")),
     h("div", { class: "row" }, items.map((it) => h("button", { class: chosen && chosen.item_code === it.item_code ? "selected" : "",
@@ -185,7 +187,7 @@ SCREENS.waste = async (main) => {
 SCREENS.return = async (main) => {
   const items = await api("GET", "/api/return/candidates");
   let chosen = null, quantity = 1, error = null;
-  const draw = () => main.replaceChildren(h("h1", {}, t("return.title")), h("p", { class: "muted" }, t("return.hint")),
+  const draw = () => fill(main, h("h1", {}, t("return.title")), h("p", { class: "muted" }, t("return.hint")),
     error ? errorBox(error) : null,
     h("div", { class: "row" }, items.map((it) => h("button", { class: chosen && chosen.item_code === it.item_code ? "selected" : "",
       testid: "return-item-" + it.item_code, onclick: () => { chosen = it; draw(); } }, drugName(it.name), " " + it.strength))),
@@ -211,7 +213,7 @@ function pocketTable(rows, action, label, testPrefix) {
 SCREENS.restock = async (main) => {
   const rows = await api("GET", "/api/pockets");
   let error = null;
-  const draw = () => main.replaceChildren(h("h1", {}, t("restock.title")), error ? errorBox(error) : null,
+  const draw = () => fill(main, h("h1", {}, t("restock.title")), error ? errorBox(error) : null,
     pocketTable(rows, async (r) => {
       try { await api("POST", "/api/restock", { drawer: r.drawer, pocket: r.pocket }); await show("task"); }
       catch (e) { error = e; draw(); }
@@ -222,7 +224,7 @@ SCREENS.restock = async (main) => {
 SCREENS.count = async (main) => {
   const rows = await api("GET", "/api/pockets");
   let error = null;
-  const draw = () => main.replaceChildren(h("h1", {}, t("count.title")), error ? errorBox(error) : null,
+  const draw = () => fill(main, h("h1", {}, t("count.title")), error ? errorBox(error) : null,
     pocketTable(rows, async (r) => {
       try { await api("POST", "/api/count", { drawer: r.drawer, pocket: r.pocket }); await show("task"); }
       catch (e) { error = e; draw(); }
@@ -233,20 +235,20 @@ SCREENS.count = async (main) => {
 SCREENS.discrepancies = async (main) => {
   const rows = await api("GET", "/api/discrepancies");
   const open = rows.filter((d) => d.status === "open");
-  main.replaceChildren(h("h1", {}, t("disc.open")),
+  fill(main, h("h1", {}, t("disc.open")),
     open.length ? open.map((d) => h("div", { class: "card", testid: "disc-" + d.discrepancy_id },
       h("div", { class: "row" }, h("div", { class: "grow" },
         h("b", {}, t("disc.cause." + d.cause)), " ", d.controlled ? h("span", { class: "pill controlled" }, t("flag.controlled")) : null,
         h("div", {}, t("disc.detail", { drawer: d.drawer + 1, pocket: d.pocket + 1, expected: d.expected, counted: d.counted })),
         h("div", { class: "muted" }, time(d.opened_at) + " · " + (d.opened_by || ""))),
-        hasRole("pharmacist", "nurse") ? h("button", { class: "primary", testid: "resolve-" + d.discrepancy_id,
-          onclick: () => show("resolve", d) }, t("disc.resolve")) : null))) :
+        hasRole("pharmacist") ? h("button", { class: "primary", testid: "resolve-" + d.discrepancy_id,
+          onclick: () => show("resolve", { items: [d] }) }, t("disc.resolve")) : null))) :
       h("p", { testid: "disc-none" }, t("disc.none")));
 };
 
 SCREENS.alarms = async (main) => {
   const rows = await api("GET", "/api/alarms");
-  main.replaceChildren(h("h1", {}, t("alarms.title")),
+  fill(main, h("h1", {}, t("alarms.title")),
     rows.length ? h("table", { testid: "alarms" }, h("tbody", {}, rows.map((a) => h("tr", {},
       h("td", {}, time(a.raised_at)), h("td", {}, h("span", { class: "pill " + (a.severity === "critical" ? "overdue" : "due") }, a.severity)),
       h("td", {}, a.kind), h("td", {}, a.message))))) : h("p", {}, t("alarms.none")));
@@ -258,7 +260,7 @@ SCREENS.status = async (main) => {
   const kiosk = K.state.kiosk || {};
   const sync = kiosk.sync || {};
   const line = (label, value, testid) => h("tr", {}, h("th", {}, label), h("td", { testid }, value));
-  main.replaceChildren(h("h1", {}, t("status.title")), h("table", {}, h("tbody", {},
+  fill(main, h("h1", {}, t("status.title")), h("table", {}, h("tbody", {},
     line(t("status.cabinet"), kiosk.cabinet_id || ""),
     line(t("status.unit"), kiosk.care_unit || ""),
     line(t("status.hardware"), s.hardware_ok ? t("status.ok") : t("status.fault"), "status-hardware"),

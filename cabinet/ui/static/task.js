@@ -33,6 +33,8 @@ SCREENS.task = async (main) => {
   let error = null;
   let busy = false;
   if (!task) { await show(homeScreen()); return; }
+  const mine = K.screenSeq;
+  const found = [];  // the discrepancies this task opened, shown together
   const reload = async () => {
     try { const next = await api("GET", "/api/task"); if (next) task = next; } catch (e) { error = e; }
     draw();
@@ -41,7 +43,11 @@ SCREENS.task = async (main) => {
     if (current.id !== "task") return;
     if (data.task_id && task && data.task_id !== task.task_id) return;
     if (kind === "committed" || kind === "cancelled") { outcome = { kind, data }; draw(); }
-    else if (kind === "discrepancy") { show("resolve", Object.assign({ layout: task.layout }, data)); }
+    else if (kind === "discrepancy") {
+      found.push(data);
+      // Several pockets may have changed: wait a moment so that all of them are shown at once.
+      if (found.length === 1) setTimeout(() => show("resolve", { layout: task.layout, items: found }), 300);
+    }
     else if (kind === "refused") { error = { body: { message: data.message } }; draw(); }
     else if (["progress", "scan", "drawer", "weight"].includes(kind)) { reload(); }
   };
@@ -55,6 +61,7 @@ SCREENS.task = async (main) => {
   };
   const go = h("button", { class: "primary", testid: "task-confirm" });
   const draw = () => {
+    if (K.screenSeq !== mine) return;  // another screen took over while a request was out
     const finished = outcome !== null;
     const children = [
       h("h1", { testid: "task-title" }, t("task.title." + task.kind) + (task.item_name ? " — " : ""),
@@ -106,38 +113,47 @@ SCREENS.task = async (main) => {
     children.push(h("div", { class: "row", style: "margin-top:12px" },
       finished ? h("button", { class: "primary", testid: "task-done", onclick: () => show(homeScreen()) }, t("task.done")) :
         h("button", { class: "danger", testid: "task-cancel", onclick: () => act("/api/task/cancel") }, t("task.cancel"))));
-    main.replaceChildren(...children.filter((c) => c));
+    fill(main, ...children.filter((c) => c));
   };
   draw();
 };
 
-// A discrepancy: shown to the user at the cabinet; a pharmacist resolves it with a reason.
-SCREENS.resolve = async (main, d) => {
-  let reason = null, witness = null, error = null, done = false;
-  const controlled = !!d.controlled;
+// Discrepancies: shown to the user at the cabinet; a pharmacist resolves each with a reason.
+SCREENS.resolve = async (main, arg) => {
+  const items = arg.items;
+  const mine = K.screenSeq;
+  let reason = null, witness = null, error = null;
+  const done = new Set();
   const canResolve = hasRole("pharmacist");
-  const draw = () => main.replaceChildren(
-    h("h1", { testid: "discrepancy" }, "⚠ " + t("disc.title")),
-    h("div", { class: "error", testid: "disc-cause" }, t("disc.cause." + d.cause)),
-    h("p", { testid: "disc-detail" }, t("disc.detail", { drawer: d.drawer + 1, pocket: d.pocket + 1,
-      expected: d.expected, counted: d.counted })),
-    error ? errorBox(error) : null,
-    done ? h("div", { class: "success", testid: "resolved" }, "✔ " + t("disc.resolved")) : canResolve ? h("div", {},
-      h("h2", {}, t("disc.reason")),
-      h("div", { class: "row" }, DISC_REASONS.map((r) => h("button", { class: reason === r ? "selected" : "",
-        testid: "disc-reason-" + r, onclick: () => { reason = r; draw(); } }, t("disc.reason." + r)))),
-      controlled ? (witness ? h("div", { class: "card" }, t("waste.witness_ok", { name: witness.name })) :
-        h("div", {}, h("p", {}, t("disc.witness")), witnessBox((w) => { witness = w; draw(); }))) : null,
+  const controlled = items.some((d) => d.controlled);
+  const resolveOne = async (d) => {
+    try {
+      await api("POST", "/api/discrepancies/" + d.discrepancy_id + "/resolve", { reason });
+      done.add(d.discrepancy_id); error = null;
+    } catch (e) { error = e; }
+    draw();
+  };
+  const draw = () => {
+    if (K.screenSeq !== mine) return;
+    fill(main,
+      h("h1", { testid: "discrepancy" }, "⚠ " + t("disc.title")),
+      items.map((d) => h("div", { class: "error", testid: "disc-" + d.discrepancy_id },
+        h("div", { testid: "disc-cause" }, t("disc.cause." + d.cause)),
+        h("div", { class: "muted" }, t("disc.detail", { drawer: d.drawer + 1, pocket: d.pocket + 1,
+          expected: Math.abs(d.expected), counted: Math.abs(d.counted) })),
+        done.has(d.discrepancy_id) ? h("div", { testid: "resolved" }, "✔ " + t("disc.resolved")) :
+          canResolve ? h("button", { class: "primary", testid: "disc-resolve-" + d.discrepancy_id,
+            disabled: !reason || (d.controlled && !witness), onclick: () => resolveOne(d) }, t("disc.resolve")) : null)),
+      error ? errorBox(error) : null,
+      canResolve ? h("div", {}, h("h2", {}, t("disc.reason")),
+        h("div", { class: "row" }, DISC_REASONS.map((r) => h("button", { class: reason === r ? "selected" : "",
+          testid: "disc-reason-" + r, onclick: () => { reason = r; draw(); } }, t("disc.reason." + r)))),
+        controlled ? (witness ? h("div", { class: "card" }, t("waste.witness_ok", { name: witness.name })) :
+          h("div", {}, h("p", {}, t("disc.witness")), witnessBox((w) => { witness = w; draw(); }))) : null) :
+        h("div", { class: "card", testid: "disc-recorded" }, t("disc.recorded")),
+      arg.layout ? drawerGrid(arg.layout, null, items.filter((d) => d.drawer === arg.layout.drawer).map((d) => d.pocket)) : null,
       h("div", { class: "row", style: "margin-top:12px" },
-        h("button", { class: "primary", testid: "disc-resolve", disabled: !reason || (controlled && !witness),
-          onclick: async () => {
-            try { await api("POST", "/api/discrepancies/" + d.discrepancy_id + "/resolve", { reason }); done = true; error = null; }
-            catch (e) { error = e; }
-            draw();
-          } }, t("disc.resolve")))) :
-      h("div", { class: "card", testid: "disc-recorded" }, t("disc.recorded")),
-    d.layout ? drawerGrid(d.layout, null, [d.pocket]) : null,
-    h("div", { class: "row", style: "margin-top:12px" },
-      h("button", { testid: "disc-later", onclick: () => show(homeScreen()) }, t("common.back"))));
+        h("button", { testid: "disc-later", onclick: () => show(homeScreen()) }, t("common.back"))));
+  };
   draw();
 };
