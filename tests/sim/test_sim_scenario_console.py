@@ -6,8 +6,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from pymodbus.client import ModbusTcpClient
 
+from sim.hardware.client import AsyncControl, CommandFailed
 from tests.sim.simproc import ROOT, SIM, SimProcess, running_sim, stop, wait_ready
 
 SCENARIO = """\
@@ -146,3 +148,15 @@ def test_stock_demo_fills_the_planned_pockets(sim: SimProcess) -> None:
     pocket = sim.drawer(d)["pockets"][p]
     assert pocket["count"] == n > 0 and pocket["unit_cg"] > 0
     assert sim.drawer(6)["pockets"][0]["count"] == 0, "the return bin starts empty"
+
+
+async def test_the_async_control_client_drives_the_simulator(sim: SimProcess) -> None:
+    """AsyncControl sends commands from an event loop and raises on a refusal."""
+    ctl = sim.endpoints["control"]
+    client = await AsyncControl.connect(ctl["host"], ctl["port"])
+    try:
+        assert (await client.ok("load 4 1 3 900"))["count"] == 3
+        with pytest.raises(CommandFailed, match="locked"):
+            await client.ok("open 4")
+    finally:
+        await client.close()
