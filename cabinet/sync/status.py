@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 
 from cabinet.clock import Clock
@@ -33,6 +34,8 @@ class SyncStatus:
         self.last_acked_seq = 0
         self.applied_version = 0
         self._last_error = ""
+        # Failures by kind ("UNAVAILABLE", "DEADLINE_EXCEEDED", ...), for logs and tests.
+        self.failures: Counter[str] = Counter()
 
     def contact(self) -> None:
         """The central answered."""
@@ -47,6 +50,7 @@ class SyncStatus:
             self._offline_since = self.clock.now()
         self._online = False
         self._last_error = error
+        self.failures[error.split(":", 1)[0]] += 1
 
     def problem(self, error: str) -> None:
         """The central answered but refused something: still online, but say why."""

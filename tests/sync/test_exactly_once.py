@@ -63,6 +63,9 @@ async def test_ten_thousand_events_through_every_central_fault(
         running = await central.start()
         await eventually(lambda: cabinet.pending() == 0, 60, "the outbox to drain")
         assert running.service.faults.drop_answers == 0 and central.faults.delay_s == 0
+        # The cabinet really met each fault: refused connections, a deadline, a lost answer.
+        assert service.status.failures["DEADLINE_EXCEEDED"] >= 1
+        assert service.status.failures["UNAVAILABLE"] >= 3
     finally:
         await service.stop()
     # Each event once, in sequence, identical to the cabinet's own.
