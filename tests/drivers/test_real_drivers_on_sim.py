@@ -1,4 +1,4 @@
-"""The real drivers against `cabinet-sim hardware`, over Modbus TCP and over Modbus RTU on a pty."""
+"""The real drivers against `cabinet-sim hardware`: Modbus TCP, Modbus RTU on a pty, its scanner."""
 
 from __future__ import annotations
 
