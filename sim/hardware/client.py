@@ -48,10 +48,13 @@ def _result(reply: dict[str, Any]) -> Any:
 class RunningSimulator:
     """A simulator process: its endpoints and a blocking line-based control connection."""
 
-    def __init__(self, proc: subprocess.Popen[str], endpoints: dict[str, Any]) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[str], endpoints: dict[str, Any], log: Path | None = None
+    ) -> None:
         """Connect to the control port the simulator announced."""
         self.proc = proc
         self.endpoints = endpoints
+        self.log = log  # where its output goes (a file: a full pipe could stall it)
         ctl = endpoints["control"]
         self._sock = socket.create_connection((ctl["host"], ctl["port"]), timeout=30)
         self._file = self._sock.makefile("rwb")
@@ -127,7 +130,9 @@ class AsyncControl:
         await self._writer.wait_closed()
 
 
-def wait_ready(proc: subprocess.Popen[str], ready: Path, timeout: float = 20.0) -> dict[str, Any]:
+def wait_ready(
+    proc: subprocess.Popen[str], ready: Path, timeout: float = 20.0, log: Path | None = None
+) -> dict[str, Any]:
     """Wait for the ready file; raise with the simulator's output if it died first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -135,7 +140,10 @@ def wait_ready(proc: subprocess.Popen[str], ready: Path, timeout: float = 20.0) 
             endpoints: dict[str, Any] = json.loads(ready.read_text())
             return endpoints
         if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
+            if log is not None:
+                out = log.read_text(errors="replace")
+            else:
+                out = proc.stdout.read() if proc.stdout else ""
             raise RuntimeError(f"the simulator exited with {proc.returncode}:\n{out}")
         time.sleep(0.02)
     raise TimeoutError(f"the simulator was not ready within {timeout:g} s")
@@ -160,22 +168,22 @@ def simulator(
 
     Extra command-line arguments follow the defaults, so they override them.
     """
-    ready = directory / f"sim-ready-{time.monotonic_ns()}.json"
+    stamp = time.monotonic_ns()
+    ready, log = directory / f"sim-ready-{stamp}.json", directory / f"sim-{stamp}.log"
     cmd = [*COMMAND, "--port", "0", "--control-port", "0", "--ready-file", str(ready),
            "--settle", "0.2", "--seed", "7", *args]  # fmt: skip
     if "--console" not in args:
         cmd.append("--no-console")
-    proc = subprocess.Popen(
-        cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            cmd, stdin=stdin, stdout=out, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
     sim: RunningSimulator | None = None
     try:
-        sim = RunningSimulator(proc, wait_ready(proc, ready))
+        sim = RunningSimulator(proc, wait_ready(proc, ready, log=log), log)
         yield sim
     finally:
         if sim is not None:
             sim.close()
         stop(proc)
-        if proc.stdout:
-            proc.stdout.close()

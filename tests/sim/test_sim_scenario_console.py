@@ -63,7 +63,8 @@ def test_a_failing_scenario_line_is_named_and_stops_the_script(tmp_path: Path) -
         assert sim.drawer(0)["pockets"][1]["count"] == 0, "the script stopped at line 2"
         stop(sim.proc)
         assert sim.proc.returncode == 1
-        out = sim.proc.stdout.read() if sim.proc.stdout else ""
+        assert sim.log is not None
+        out = sim.log.read_text()
     assert "bad.scn:2: open 0 -> drawer 0 does not open: it is locked" in out
 
 
