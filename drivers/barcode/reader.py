@@ -65,7 +65,12 @@ class StreamBarcodeReader:
                 await self._drop()
                 raise TransientHardwareError(self.name, f"read failed: {exc}") from exc
             if not data:
+                # The peer hung up: a read it left unterminated is still a whole read.
+                tail = self._framer.timeout()
                 await self._drop()
+                if tail:
+                    self._ready.extend(tail)
+                    continue
                 raise TransientHardwareError(self.name, "port closed")
             self._ready.extend(self._framer.feed(data))
         return decode(self._ready.popleft(), at=self._clock())

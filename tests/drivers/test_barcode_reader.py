@@ -9,11 +9,20 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from drivers.barcode.framing import ReadFramer
 from drivers.barcode.reader import StreamBarcodeReader, serial_reader, tcp_reader
 from drivers.build import scanner_from_config
-from hal import DrugPack, PermanentHardwareError, ScanKind, StaffBadge, TransientHardwareError
+from hal import (
+    DrugPack,
+    PermanentHardwareError,
+    Scan,
+    ScanKind,
+    StaffBadge,
+    TransientHardwareError,
+)
 
 GS = b"\x1d"
 PACK = b"]d201034009338167591714050010B04059A" + GS + b"21SERIAL1"
@@ -48,7 +57,7 @@ async def pty() -> AsyncIterator[Pty]:
         os.close(slave)
 
 
-async def next_scan(reader: StreamBarcodeReader):  # type: ignore[no-untyped-def]
+async def next_scan(reader: StreamBarcodeReader) -> Scan:
     """The next scan, with a bound so that a bug cannot hang the suite."""
     return await asyncio.wait_for(reader.read(), 2.0)
 
@@ -147,3 +156,46 @@ def test_framer_bounds_a_read_that_never_ends() -> None:
     assert reads == ["x" * 16, "x" * 16]
     assert framer.timeout() == ["x" * 8]
     assert framer.feed(b"\r\n\r\n") == []
+
+
+@given(
+    st.lists(
+        st.sampled_from([b"\r", b"\n", b"\r\n", b"]C0B:ABCD", b"\x1d", b"\x00", b"P:1"]),
+        max_size=30,
+    ),
+    st.lists(st.integers(min_value=0, max_value=200), max_size=10),
+)
+def test_framer_reads_do_not_depend_on_chunking(parts: list[bytes], cuts: list[int]) -> None:
+    """However the port splits the stream into chunks, the same reads come out."""
+    stream = b"".join(parts)
+    whole = ReadFramer()
+    expected = [*whole.feed(stream), *whole.timeout()]
+    chunked = ReadFramer()
+    got: list[str] = []
+    last = 0
+    for cut in sorted(c for c in cuts if c <= len(stream)):
+        got += chunked.feed(stream[last:cut])
+        last = cut
+    got += [*chunked.feed(stream[last:]), *chunked.timeout()]
+    assert got == expected
+    assert all(read and "\r" not in read and "\n" not in read for read in got)
+
+
+async def test_tcp_read_left_unterminated_at_hang_up_is_kept() -> None:
+    """A peer that sends a code and hangs up without a terminator: the read is not lost."""
+
+    async def scanner(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Send one badge without a terminator and hang up."""
+        writer.write(b"]C0B:NURSE-0042")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(scanner, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader = tcp_reader("127.0.0.1", port, inter_char_timeout_s=5.0)
+    try:
+        assert (await next_scan(reader)).meaning == StaffBadge(code="NURSE-0042")
+    finally:
+        await reader.close()
+        server.close()
+        await server.wait_closed()
