@@ -28,14 +28,14 @@ from cabinet.store.checkpoints import CheckpointSigner, register_public_key  # n
 from cabinet.store.db import open_writer  # noqa: E402
 from cabinet.store.ledger import GENESIS_HASH, LEDGER_COLUMNS, canonical_payload, event_hash  # noqa: E402
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 UNIT = "Cardiologie 3B"
 ITEMS = 40
 CONTROLLED = 6  # the first items are controlled
 NURSES = 40
 HEAVY_USER = "n13"  # draws far more controlled units than the other nurses
 PATIENTS = 600
-START = dt.datetime(2025, 12, 1, tzinfo=dt.UTC)
+START = dt.datetime(2025, 11, 1, tzinfo=dt.UTC)
 CHECKPOINT_EVERY = 10_000
 DEFAULT_CACHE = Path("/tmp/cabinet-bench")
 
@@ -195,25 +195,31 @@ def generate(path: Path, events: int, *, seed: int = 7, days: int = 365) -> dict
         if p.quantity < 10 and left >= 1:
             move(at, "restock", p, 40 - p.quantity, actor="t1")
         elif roll < 0.80:
+            take = min(p.quantity, rng.choice((1, 1, 2)))
+            # A controlled take starts with the nurse's blind count of the pocket.
+            blind = {"blind_count": p.quantity} if controlled else {}
             move(
                 at,
                 "dispense",
                 p,
-                -min(p.quantity, rng.choice((1, 1, 2))),
+                -take,
                 actor=nurse,
                 patient_id=patient,
                 order_id=order_id,
+                payload=blind,
             )
         elif roll < 0.83 and controlled:
+            # Half the wastes are of pocket stock; half of part of a dose already taken.
+            whole = rng.random() < 0.5
             move(
                 at,
                 "waste",
                 p,
-                -1,
+                -1 if whole else 0,
                 actor=nurse,
                 witness=rng.choice(nurses),
                 patient_id=patient,
-                payload={"reason": "partial dose"},
+                payload={"reason": "partial dose"} if whole else {"wasted": 1},
             )
         elif roll < 0.85:
             return_bin += 1
@@ -229,23 +235,37 @@ def generate(path: Path, events: int, *, seed: int = 7, days: int = 365) -> dict
                 pocket=0,
                 payload={"balance": return_bin},
             )
-        elif roll < 0.88 and controlled and left >= 2:
+        elif roll < 0.88 and controlled and left >= 3:
             counted = p.quantity - (1 if rng.random() < 0.05 else 0)
-            seq = w.add(
-                at,
-                "count",
-                actor=nurse,
-                item_code=code,
-                drawer=p.drawer,
-                pocket=p.pocket,
-                payload={"expected": p.quantity, "counted": counted},
-            )
-            if counted != p.quantity:
-                discrepancies.append(
-                    (seq, iso(at), nurse, p.drawer, p.pocket, code, p.quantity, counted)
+            where = {"item_code": code, "drawer": p.drawer, "pocket": p.pocket}
+            if counted == p.quantity:
+                w.add(
+                    at,
+                    "count",
+                    actor=nurse,
+                    payload={"counted": counted, "balance": p.quantity},
+                    **where,
                 )
+            else:
+                change = {
+                    "pocket": p.pocket,
+                    "item": code,
+                    "expected": p.quantity,
+                    "counted": counted,
+                    "cause": "count_mismatch",
+                    "correction": -1,
+                }
+                seq = w.add(
+                    at,
+                    "discrepancy",
+                    actor=nurse,
+                    payload={"changes": [change], "taken": 0},
+                    **where,
+                )
+                opened = (seq, iso(at), nurse, p.drawer, p.pocket, code, p.quantity, counted)
+                later = at + dt.timedelta(seconds=1)
                 move(
-                    at + dt.timedelta(seconds=1),
+                    later,
                     "count_correction",
                     p,
                     -1,
@@ -253,25 +273,31 @@ def generate(path: Path, events: int, *, seed: int = 7, days: int = 365) -> dict
                     witness=nurse,
                     payload={"reason": "count confirmed"},
                 )
-        elif roll < 0.90 and left >= 2:
+                resolved = w.add(
+                    later,
+                    "discrepancy_resolved",
+                    actor="ph1",
+                    witness=nurse,
+                    payload={"reason": "count confirmed"},
+                    **where,
+                )
+                discrepancies.append((*opened, iso(later), resolved))
+        elif roll < 0.90:
             overrides.append(
-                w.add(
+                move(
                     at,
-                    "override",
+                    "dispense",
+                    p,
+                    -1,
                     actor=nurse,
                     patient_id=patient,
-                    item_code=code,
-                    payload={"reason": "urgent", "prescriber": "Dr Who", "flagged": True},
+                    payload={
+                        "override": True,
+                        "reason": "urgent",
+                        "prescriber": "Dr Who",
+                        "review": "pending",
+                    },
                 )
-            )
-            move(
-                at + dt.timedelta(seconds=1),
-                "dispense",
-                p,
-                -1,
-                actor=nurse,
-                patient_id=patient,
-                payload={"override": True},
             )
         elif roll < 0.91 and overrides:
             w.add(at, "override_reviewed", actor="ph1", payload={"override_seq": overrides.pop(0)})
@@ -314,8 +340,10 @@ def generate(path: Path, events: int, *, seed: int = 7, days: int = 365) -> dict
     register_public_key(conn, signer)
     conn.executemany(
         "INSERT INTO discrepancies (ledger_seq, opened_at, opened_by, drawer, pocket, item_code,"
-        " expected, counted, cause) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'blind_count')",
-        (d for d in discrepancies if d[0] <= events),
+        " expected, counted, cause, status, reason, resolved_by, witness, resolved_at,"
+        " resolved_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'count_mismatch', 'resolved',"
+        " 'count confirmed', 'ph1', ?3, ?, ?)",
+        discrepancies,
     )
     for p in pockets:
         conn.execute(

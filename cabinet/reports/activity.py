@@ -96,17 +96,27 @@ def build_anomalies(conn: sqlite3.Connection, params: Params) -> Report:
     """Users whose controlled withdrawals or wastes are far above their peers on the unit."""
     low, high = params.bounds()
     with snapshot(conn):
+        # One cabinet serves one care unit: its users are each other's peers.
+        controlled = "item_code IN (SELECT code FROM items WHERE controlled = 1)"
         rows = conn.execute(
-            "SELECT COALESCE(json_extract(l.payload, '$.unit'), ?), l.actor, l.kind, COUNT(*),"
-            " -SUM(l.quantity) FROM ledger l JOIN items i ON i.code = l.item_code"
-            " WHERE l.kind IN (?, ?) AND l.at >= ? AND l.at < ? AND i.controlled = 1"
-            " AND l.actor IS NOT NULL GROUP BY 1, l.actor, l.kind",
-            (params.unit, kinds.DISPENSE, kinds.WASTE, low, high),
+            "SELECT actor, kind, COUNT(*), -SUM(quantity) FROM ledger"
+            f" WHERE kind = ? AND at >= ? AND at < ? AND actor IS NOT NULL AND {controlled}"
+            " GROUP BY actor",
+            (kinds.DISPENSE, low, high),
+        ).fetchall()
+        # Emptying the return bin destroys what others brought back: not the user's own waste.
+        rows += conn.execute(
+            "SELECT actor, kind, COUNT(*), -SUM(quantity) FROM ledger"
+            f" WHERE kind = ? AND at >= ? AND at < ? AND actor IS NOT NULL AND {controlled}"
+            " AND NOT EXISTS (SELECT 1 FROM pockets b WHERE b.return_bin = 1"
+            " AND b.drawer = ledger.drawer AND b.pocket = ledger.pocket)"
+            " GROUP BY actor",
+            (kinds.WASTE, low, high),
         ).fetchall()
     # unit -> user -> [withdrawal events, units withdrawn, waste events]
     users: dict[str, dict[str, list[float]]] = defaultdict(dict)
-    for unit, actor, kind, count, units in rows:
-        slot = users[str(unit)].setdefault(str(actor), [0.0, 0.0, 0.0])
+    for actor, kind, count, units in rows:
+        slot = users[params.unit].setdefault(str(actor), [0.0, 0.0, 0.0])
         if kind == kinds.DISPENSE:
             slot[0] += float(count)
             slot[1] += float(units or 0)

@@ -114,23 +114,23 @@ def build_overrides(conn: sqlite3.Connection, params: Params) -> Report:
     low, high = params.bounds()
     with snapshot(conn):
         overrides = conn.execute(
-            "SELECT seq, at, actor, patient_id, item_code, payload FROM ledger"
-            " WHERE kind = ? AND at >= ? AND at < ? ORDER BY seq",
-            (kinds.OVERRIDE, low, high),
+            "SELECT seq, at, actor, patient_id, item_code, order_id, payload FROM ledger"
+            f" INDEXED BY ledger_override_dispenses WHERE {kinds.OVERRIDE_TEST}"
+            " AND at >= ? AND at < ? ORDER BY seq",
+            (low, high),
         ).fetchall()
         follow_ups = conn.execute(
             "SELECT kind, actor, order_id, payload FROM ledger WHERE kind IN (?, ?) AND at >= ?",
             (kinds.OVERRIDE_LINKED, kinds.OVERRIDE_REVIEWED, low),
         ).fetchall()
         # Dispenses against an order, not made under an override: the rate's other half.
-        order_dispenses = int(
+        with_order = int(
             conn.execute(
-                "SELECT COUNT(*) FROM ledger WHERE kind = ? AND at >= ? AND at < ?"
-                " AND order_id IS NOT NULL"
-                " AND COALESCE(json_extract(payload, '$.override'), 0) = 0",
+                "SELECT COUNT(order_id) FROM ledger WHERE kind = ? AND at >= ? AND at < ?",
                 (kinds.DISPENSE, low, high),
             ).fetchone()[0]
         )
+    order_dispenses = with_order - sum(1 for row in overrides if row[5] is not None)
     linked: dict[int, str] = {}
     reviewed: dict[int, str] = {}
     for kind, actor, order_id, payload_text in follow_ups:
@@ -142,7 +142,7 @@ def build_overrides(conn: sqlite3.Connection, params: Params) -> Report:
         else:
             reviewed[target] = actor or ""
     rows: list[tuple[Cell, ...]] = []
-    for seq, at, actor, patient, item, payload_text in overrides:
+    for seq, at, actor, patient, item, order, payload_text in overrides:
         payload = kinds.payload_of(payload_text)
         unit = str(payload.get(kinds.UNIT) or params.unit)
         rows.append(
@@ -153,9 +153,9 @@ def build_overrides(conn: sqlite3.Connection, params: Params) -> Report:
                 item,
                 actor,
                 patient,
-                str(payload.get(kinds.REASON, "")),
-                str(payload.get(kinds.PRESCRIBER, "")),
-                linked.get(seq, ""),
+                str(payload.get(kinds.REASON) or ""),
+                str(payload.get(kinds.PRESCRIBER) or ""),
+                linked.get(seq, order or ""),
                 reviewed.get(seq, ""),
             )
         )

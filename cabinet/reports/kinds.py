@@ -15,10 +15,10 @@ MOVEMENT_KINDS = (DISPENSE, RESTOCK, RETURN, WASTE, COUNT_CORRECTION)
 
 # Facts without a stock change (written by Store.record).
 COUNT = "count"  # a blind count: payload expected, counted
-OVERRIDE = "override"  # payload reason, prescriber, flagged
+# An override is a dispense whose payload says override: true, with reason and prescriber.
 OVERRIDE_LINKED = "override_linked"  # payload override_seq; order_id names the order
 OVERRIDE_REVIEWED = "override_reviewed"  # payload override_seq; actor is the pharmacist
-DISCREPANCY = "discrepancy"
+DISCREPANCY = "discrepancy"  # payload changes: [{pocket, item, expected, counted, cause}]
 DISCREPANCY_RESOLVED = "discrepancy_resolved"
 REGISTER_VALIDATED = "register_validated"  # payload through, items
 
@@ -26,10 +26,14 @@ REGISTER_VALIDATED = "register_validated"  # payload through, items
 BALANCE = "balance"  # the pocket's stock after a movement
 EXPECTED = "expected"
 COUNTED = "counted"
+BLIND_COUNT = "blind_count"  # on a controlled dispense: what the nurse counted before the take
+WASTED = "wasted"  # on a waste of an already dispensed dose (quantity 0)
 REASON = "reason"
 PRESCRIBER = "prescriber"
 OVERRIDE_FLAG = "override"  # on a dispense made under an override
 OVERRIDE_SEQ = "override_seq"
+# The partial index ledger_override_dispenses is defined with exactly this test.
+OVERRIDE_TEST = "kind = 'dispense' AND payload LIKE '%\"override\":true%'"
 UNIT = "unit"  # care unit, when the event names one
 
 

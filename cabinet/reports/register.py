@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from cabinet.reports import kinds
 from cabinet.reports.model import Cell, Chart, Params, Report, ReportError, Series, Table, snapshot
@@ -21,6 +20,7 @@ REGISTER_COLUMNS = (
     "lot",
     "entry",
     "exit",
+    "wasted",
     "balance",
     "pocket_balance",
     "expected",
@@ -28,7 +28,19 @@ REGISTER_COLUMNS = (
     "difference",
     "note",
 )
-_KINDS = (*kinds.MOVEMENT_KINDS, kinds.COUNT)
+_COL = {name: i for i, name in enumerate(REGISTER_COLUMNS)}
+_COUNT_COLUMNS = (
+    "item",
+    "seq",
+    "at",
+    "kind",
+    "user",
+    "pocket",
+    "expected",
+    "counted",
+    "difference",
+)
+_KINDS = (*kinds.MOVEMENT_KINDS, kinds.COUNT, kinds.DISCREPANCY, kinds.DISCREPANCY_RESOLVED)
 _MAX_CHART_POINTS = 120
 
 
@@ -90,6 +102,16 @@ def _validations(conn: sqlite3.Connection) -> dict[str, str]:
     return {str(code): str(through) for code, through in rows}
 
 
+def _discrepancy_facts(text: str | None, code: str) -> tuple[Cell, Cell, str]:
+    """Expected, counted and the causes of a discrepancy event's rows for this item."""
+    changes = kinds.payload_of(text).get("changes", [])
+    mine = [c for c in changes if isinstance(c, dict) and c.get("item") in (code, None)]
+    causes = ", ".join(str(c.get("cause", "")) for c in mine)
+    if len(mine) != 1:
+        return None, None, causes
+    return mine[0].get(kinds.EXPECTED), mine[0].get(kinds.COUNTED), causes
+
+
 def _register_rows(
     conn: sqlite3.Connection, code: str, low: str, high: str, bins: set[tuple[int, int]]
 ) -> tuple[list[tuple[Cell, ...]], int, int]:
@@ -98,50 +120,30 @@ def _register_rows(
     opening = sum(pockets.values())
     balance = opening
     lines: list[tuple[Cell, ...]] = []
+    # json_extract in SQL: the register of a busy item has tens of thousands of lines.
     cursor = conn.execute(
         "SELECT seq, at, kind, actor, witness, patient_id, order_id, drawer, pocket, lot,"
-        " quantity, payload FROM ledger WHERE item_code = ? AND at >= ? AND at < ?"
+        " quantity, json_extract(payload, '$.balance'), json_extract(payload, '$.expected'),"
+        " json_extract(payload, '$.counted'), json_extract(payload, '$.blind_count'),"
+        " json_extract(payload, '$.wasted'), CASE WHEN kind = ? THEN payload END"
+        " FROM ledger WHERE item_code = ? AND at >= ? AND at < ?"
         f" AND kind IN ({', '.join('?' * len(_KINDS))}) ORDER BY seq",
-        (code, low, high, *_KINDS),
+        (kinds.DISCREPANCY, code, low, high, *_KINDS),
     )
-    for seq, at, kind, actor, witness, patient, order, drawer, pocket, lot, qty, text in cursor:
-        payload: dict[str, Any] = kinds.payload_of(text)
+    for row in cursor:
+        seq, at, kind, actor, witness, patient, order, drawer, pocket, lot, qty = row[:11]
+        after, expected, counted, blind, wasted, facts = row[11:]
         place = (int(drawer), int(pocket)) if drawer is not None and pocket is not None else None
         where = f"{place[0]}.{place[1]}" if place else ""
-        if kind == kinds.COUNT:
-            expected, counted = payload.get(kinds.EXPECTED), payload.get(kinds.COUNTED)
-            diff = (
-                counted - expected
-                if isinstance(expected, int) and isinstance(counted, int)
-                else None
-            )
-            lines.append(
-                (
-                    code,
-                    seq,
-                    at,
-                    kind,
-                    actor,
-                    witness,
-                    patient,
-                    order,
-                    where,
-                    lot,
-                    None,
-                    None,
-                    balance,
-                    pockets.get(place) if place else None,
-                    expected,
-                    counted,
-                    diff,
-                    "",
-                )
-            )
-            continue
         note = ""
-        after = payload.get(kinds.BALANCE)
-        if place is not None:
+        if kind == kinds.DISCREPANCY:
+            expected, counted, note = _discrepancy_facts(facts, code)
+        elif kind == kinds.COUNT and expected is None:
+            expected = after  # a matching count records the stock it confirmed as its balance
+        elif kind in kinds.MOVEMENT_KINDS and place is not None:
             before = pockets.get(place, 0)
+            if blind is not None:
+                expected, counted = before, blind  # the blind count before the take
             if isinstance(after, int) and place not in bins:
                 # The store wrote the pocket's balance with the event: a jump means a gap.
                 if after != before + qty:
@@ -149,7 +151,10 @@ def _register_rows(
                 pockets[place] = after
             else:
                 pockets[place] = before + qty
-        balance = sum(pockets.values())
+            balance = sum(pockets.values())
+        diff = (
+            counted - expected if isinstance(counted, int) and isinstance(expected, int) else None
+        )
         lines.append(
             (
                 code,
@@ -164,11 +169,12 @@ def _register_rows(
                 lot,
                 qty if qty > 0 else None,
                 -qty if qty < 0 else None,
+                wasted,
                 balance,
                 pockets.get(place) if place else None,
-                payload.get(kinds.EXPECTED),
-                payload.get(kinds.COUNTED),
-                None,
+                expected,
+                counted,
+                diff,
                 note,
             )
         )
@@ -177,7 +183,7 @@ def _register_rows(
 
 def _chart_points(lines: list[tuple[Cell, ...]]) -> list[tuple[str, float]]:
     """The running balance, thinned to a readable number of points."""
-    points = [(str(line[2])[:16], float(line[12] or 0)) for line in lines]
+    points = [(str(line[_COL["at"]])[:16], float(line[_COL["balance"]] or 0)) for line in lines]
     if len(points) <= _MAX_CHART_POINTS:
         return points
     step = len(points) / _MAX_CHART_POINTS
@@ -208,13 +214,15 @@ def build_controlled(conn: sqlite3.Connection, params: Params) -> Report:
     )
     for code, name, lines, opening, closing in per_item:
         register.extend(lines)
-        entries = sum(int(line[10] or 0) for line in lines)
-        exits = sum(int(line[11] or 0) for line in lines)
-        counts = [line for line in lines if line[3] == kinds.COUNT]
-        count_rows.extend(
-            (code, line[1], line[2], line[4], line[8], line[14], line[15], line[16])
-            for line in counts
-        )
+        entries = sum(int(line[_COL["entry"]] or 0) for line in lines)
+        exits = sum(int(line[_COL["exit"]] or 0) for line in lines)
+        # Every line that compared a count with the record: counts, blind counts, discrepancies.
+        counts = [
+            line
+            for line in lines
+            if line[_COL["kind"]] == kinds.COUNT or line[_COL["difference"]] is not None
+        ]
+        count_rows.extend(tuple(line[_COL[c]] for c in _COUNT_COLUMNS) for line in counts)
         summary_rows.append(
             (
                 code,
@@ -225,7 +233,7 @@ def build_controlled(conn: sqlite3.Connection, params: Params) -> Report:
                 closing,
                 int(stock.get(code) or 0),
                 len(counts),
-                sum(abs(int(line[16] or 0)) for line in counts),
+                sum(abs(int(line[_COL["difference"]] or 0)) for line in counts),
                 validated.get(code, ""),
             )
         )
@@ -267,7 +275,7 @@ def build_controlled(conn: sqlite3.Connection, params: Params) -> Report:
         Table(
             name="counts",
             title="Counts and their differences",
-            columns=("item", "seq", "at", "user", "pocket", "expected", "counted", "difference"),
+            columns=_COUNT_COLUMNS,
             rows=count_rows,
         ),
     ]

@@ -73,6 +73,11 @@ def seed(conn: sqlite3.Connection) -> None:
     )
 
 
+def override(reason: str, prescriber: str) -> dict[str, Any]:
+    """The payload of a dispense made under an override, as the workflows write it."""
+    return {"override": True, "reason": reason, "prescriber": prescriber, "review": "pending"}
+
+
 def _day(clock: DrivenClock, day: int) -> None:
     """Move the clock to 08:00 of the given day of the history (day 1 = 2026-11-02)."""
     target = START + dt.timedelta(days=day - 1)
@@ -107,6 +112,41 @@ def build(path: Path) -> History:
     move(r, (0, 1), 20, "t1", lot="P1", expiry="2027-06-30")
     move(r, (0, 2), 6, "t1", lot="X1", expiry="2026-12-31")
     move(r, (0, 3), 3, "t1", lot="G0", expiry="2026-11-01")
+
+    def open_discrepancy(
+        expected: int, counted: int, pocket: tuple[int, int], item: str, by: str
+    ) -> LedgerEvent:
+        """A count that disagrees with the record: a discrepancy event and its row."""
+
+        def hook(conn: sqlite3.Connection, event: LedgerEvent) -> None:
+            """The discrepancy row commits with its event."""
+            conn.execute(
+                "INSERT INTO discrepancies (ledger_seq, opened_at, opened_by, drawer, pocket,"
+                " item_code, expected, counted, cause)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'count_mismatch')",
+                (event.seq, event.at, by, pocket[0], pocket[1], item, expected, counted),
+            )
+
+        change = {
+            "pocket": pocket[1],
+            "item": item,
+            "expected": expected,
+            "counted": counted,
+            "cause": "count_mismatch",
+            "correction": counted - expected,
+        }
+        return record(
+            NewEvent(
+                kind="discrepancy",
+                actor=by,
+                item_code=item,
+                drawer=pocket[0],
+                pocket=pocket[1],
+                payload={"changes": [change], "taken": 0},
+            ),
+            hook,
+        )
+
     _day(clock, 2)
     for actor, qty in (
         ("n1", 1),
@@ -118,20 +158,15 @@ def build(path: Path) -> History:
         ("n5", 2),
         ("n5", 2),
     ):
-        move(d, (0, 0), -qty, actor, patient_id="P1", order_id="O1")
+        # The first nurse's blind count before the take: 20, as recorded.
+        blind = {"blind_count": 20} if actor == "n1" else {}
+        move(d, (0, 0), -qty, actor, patient_id="P1", order_id="O1", payload=blind)
     move(d, (0, 1), -2, "n1", patient_id="P2", order_id="O2")
     move(d, (0, 1), -2, "n2", patient_id="P2", order_id="O2")
     _day(clock, 3)
-    history.seqs["override_para"] = record(
-        NewEvent(
-            kind="override",
-            actor="n3",
-            patient_id="P2",
-            item_code=PARA,
-            payload={"reason": "emergency", "prescriber": "Dr House", "flagged": True},
-        )
+    history.seqs["override_para"] = move(
+        d, (0, 1), -2, "n3", patient_id="P2", payload=override("emergency", "Dr House")
     ).seq
-    move(d, (0, 1), -2, "n3", patient_id="P2", payload={"override": True})
     history.seqs["waste"] = move(
         MovementKind.WASTE,
         (0, 0),
@@ -141,33 +176,6 @@ def build(path: Path) -> History:
         patient_id="P1",
         payload={"reason": "ampoule dropped"},
     ).seq
-
-    def open_discrepancy(
-        expected: int, counted: int, pocket: tuple[int, int], item: str, by: str
-    ) -> LedgerEvent:
-        """A blind count that opens a discrepancy with its ledger event."""
-
-        def hook(conn: sqlite3.Connection, event: LedgerEvent) -> None:
-            """The discrepancy row commits with the count."""
-            conn.execute(
-                "INSERT INTO discrepancies (ledger_seq, opened_at, opened_by, drawer, pocket,"
-                " item_code, expected, counted, cause)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'blind_count')",
-                (event.seq, event.at, by, pocket[0], pocket[1], item, expected, counted),
-            )
-
-        return record(
-            NewEvent(
-                kind="count",
-                actor=by,
-                item_code=item,
-                drawer=pocket[0],
-                pocket=pocket[1],
-                payload={"expected": expected, "counted": counted},
-            ),
-            hook,
-        )
-
     history.seqs["count_morph"] = open_discrepancy(5, 4, (0, 0), MORPH, "n4").seq
 
     def resolve(conn: sqlite3.Connection, event: LedgerEvent) -> None:
@@ -192,22 +200,38 @@ def build(path: Path) -> History:
         ),
         resolve,
     )
-    move(MovementKind.RETURN, (1, 0), 1, "n1", item_code=MORPH, patient_id="P1")
-    history.seqs["override_oxy"] = record(
+    record(
         NewEvent(
-            kind="override",
-            actor="n5",
-            patient_id="P1",
-            item_code=OXY,
-            payload={"reason": "order pending", "prescriber": "Dr Grey", "flagged": True},
+            kind="discrepancy_resolved",
+            actor="ph1",
+            witness="n2",
+            item_code=MORPH,
+            drawer=0,
+            pocket=0,
+            payload={"reason": "count error confirmed"},
         )
+    )
+    move(MovementKind.RETURN, (1, 0), 1, "n1", item_code=MORPH, patient_id="P1")
+    history.seqs["override_oxy"] = move(
+        d, (0, 2), -1, "n5", patient_id="P1", payload=override("order pending", "Dr Grey")
     ).seq
-    move(d, (0, 2), -1, "n5", patient_id="P1", payload={"override": True})
+    record(
+        NewEvent(
+            kind="count",
+            actor="n1",
+            item_code=OXY,
+            drawer=0,
+            pocket=2,
+            payload={"counted": 5, "balance": 5},
+        )
+    )
+    # Part of a dose already taken, wasted at the cabinet: no stock change.
+    move(MovementKind.WASTE, (0, 2), 0, "n2", witness="n3", patient_id="P1", payload={"wasted": 1})
     _day(clock, 4)
     record(
         NewEvent(
             kind="override_linked",
-            actor="ph1",
+            patient_id="P1",
             order_id="O3",
             item_code=OXY,
             payload={"override_seq": history.seqs["override_oxy"]},
@@ -218,7 +242,7 @@ def build(path: Path) -> History:
             kind="override_reviewed",
             actor="ph1",
             item_code=PARA,
-            payload={"override_seq": history.seqs["override_para"]},
+            payload={"override_seq": history.seqs["override_para"], "note": "ok"},
         )
     )
     move(d, (0, 2), -1, "n4", patient_id="P1", order_id="O3")

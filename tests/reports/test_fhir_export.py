@@ -40,12 +40,12 @@ def resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("version", ["R5", "R4B"])
 def test_bundle_validates_in_both_versions(conn: sqlite3.Connection, version: str) -> None:
-    """13 dispenses, 1 waste and 1 return; each validates and has an allowed status."""
+    """13 dispenses, 2 wastes and 1 return; each validates and has an allowed status."""
     bundle = build_bundle(conn, Params(now=AS_OF), version=version, cabinet_id="CAB-TEST-01")
     model = (Bundle if version == "R5" else BundleR4B).model_validate(bundle)
-    assert model.entry is not None and len(model.entry) == 15
+    assert model.entry is not None and len(model.entry) == 16
     kinds = [r["type"]["coding"][0]["code"] for r in resources(bundle)]
-    assert (kinds.count("dispense"), kinds.count("waste"), kinds.count("return")) == (13, 1, 1)
+    assert (kinds.count("dispense"), kinds.count("waste"), kinds.count("return")) == (13, 2, 1)
     assert all(r["status"] in ALLOWED_STATUS[version] for r in resources(bundle))
 
 
@@ -135,7 +135,9 @@ def test_command_line_export_with_period(ward: History, tmp_path: Path) -> None:
     )
     bundle = json.loads(out.read_text(encoding="utf-8"))
     BundleR4B.model_validate(bundle)
-    assert len(bundle["entry"]) == 4  # override dispense, waste, return, override dispense
+    # Two override dispenses, two wastes (one of a taken dose: 1 unit, no stock change), a return.
+    assert len(bundle["entry"]) == 5
+    assert [r["resource"]["quantity"]["value"] for r in bundle["entry"]] == [2, 1, 1, 1, 1]
     with pytest.raises(SystemExit):
         main(["export", "fhir", "--db", str(ward.path), "--version", "R3"])
     with pytest.raises(ReportError, match="R5 or R4B"):

@@ -142,14 +142,25 @@ def test_controlled_register_running_balances(conn: sqlite3.Connection) -> None:
         "5",
         "5",
         "4",
+        "4",
         "5",
     ]
-    count = next(r for r in morphine if r["kind"] == "count")
+    count = next(r for r in morphine if r["kind"] == "discrepancy")
     assert (count["expected"], count["counted"], count["difference"]) == ("5", "4", "-1")
+    assert count["note"] == "count_mismatch"
+    blind = morphine[1]
+    assert (blind["expected"], blind["counted"], blind["difference"]) == ("20", "20", "0")
     waste = next(r for r in morphine if r["kind"] == "waste")
     assert (waste["user"], waste["witness"], waste["exit"]) == ("n1", "n2", "1")
     oxycodone = [r for r in register if r["item"] == OXY]
-    assert column(oxycodone, "balance") == ["6", "5", "4"]
+    assert column(oxycodone, "balance") == ["6", "5", "5", "5", "4"]
+    assert [r["wasted"] for r in oxycodone if r["kind"] == "waste"] == ["1"]
+    counts = parse_json(out["json"])["counts"]
+    assert [(r["item"], r["kind"], r["difference"]) for r in counts] == [
+        (MORPH, "dispense", 0),
+        (MORPH, "discrepancy", -1),
+        (OXY, "count", 0),
+    ]
     items = {r["item"]: r for r in parse_json(out["json"])["items"]}
     assert (items[MORPH]["opening"], items[MORPH]["entries"], items[MORPH]["exits"]) == (0, 21, 16)
     assert items[MORPH]["closing"] == 5
@@ -164,7 +175,7 @@ def test_controlled_register_opens_with_the_balance_before_the_period(
     """From 4 November the morphine register opens at 6, the balance left on 3 November."""
     report = build("controlled", conn, params(date_from=dt.date(2026, 11, 4), item=MORPH))
     assert report.table("items").as_dicts()[0]["opening"] == 6
-    assert [r["balance"] for r in report.table("register").as_dicts()] == [5, 5, 4, 5]
+    assert [r["balance"] for r in report.table("register").as_dicts()] == [5, 5, 4, 4, 5]
 
 
 def test_activity_by_patient_user_and_item(conn: sqlite3.Connection) -> None:
@@ -192,11 +203,11 @@ def test_anomalies_flag_the_heavy_user_with_the_statistic(conn: sqlite3.Connecti
 
 
 def test_ledger_summary_verifies_the_chain(conn: sqlite3.Connection) -> None:
-    """Twenty-six events, chain intact; thirteen of them dispenses."""
+    """Twenty-seven events, chain intact; thirteen of them dispenses."""
     out = in_every_format(conn, "ledger", params())
     summary = out["report"].summary
     assert summary["ok"] == "yes"
-    assert summary["events_in_period"] == 26
+    assert summary["events_in_period"] == 27
     by_kind = {r["kind"]: r["events"] for r in parse_json(out["json"])["by_kind"]}
     assert by_kind["dispense"] == 13
 
