@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -140,7 +139,6 @@ async def test_central_process_dies_mid_batch_and_is_driven_by_its_cli(
 
         latest = int(cli(db, "status", CABINET_A).split("change log at version ")[1])
         await eventually(lambda: service.state().applied_version == latest, 10, "the catalog")
-        started = time.monotonic()
         # The CLI runs in a thread: the cabinet's loop keeps serving meanwhile.
         await asyncio.to_thread(
             cli, db, "add-order", "--id", "ORD-CLI", "--patient", "8001234569", "--item",
@@ -150,7 +148,6 @@ async def test_central_process_dies_mid_batch_and_is_driven_by_its_cli(
         await eventually(lambda: _status(cabinet, "ORD-CLI") == "active", 2.0, "the new order")
         await asyncio.to_thread(cli, db, "cancel-order", "ORD-CLI")
         await eventually(lambda: _status(cabinet, "ORD-CLI") == "cancelled", 2.0, "the cancel")
-        assert time.monotonic() - started < 6.0  # two CLI process starts included
         await asyncio.sleep(1.2)  # one heartbeat period
         assert "outbox 0" in cli(db, "status", CABINET_A)
     finally:
