@@ -291,6 +291,9 @@ class ModbusLink:
             raise _Transient(device, f"I/O error: {exc}") from exc
         except ModbusException as exc:
             raise _Protocol(device, f"bad frame ({_first_line(exc)})", retryable=False) from exc
+        except Exception as exc:
+            # A decoding bug below us must not kill the poller: it is an answer we cannot use.
+            raise _Protocol(device, f"undecodable answer ({exc!r})", retryable=False) from exc
         if response is None:
             raise _Transient(device, "no answer")
         if response.isError():

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,17 +84,18 @@ class Simulator:
         )
 
 
-@pytest.fixture(params=["tcp", "rtu"])
-def simulator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Simulator]:
-    """`cabinet-sim hardware` as a subprocess, on a free TCP port or on its own pty pair."""
-    config = tmp_path / "cabinet.toml"
+@contextmanager
+def running_simulator(workdir: Path, transport: str, port: int = 0) -> Iterator[Simulator]:
+    """`cabinet-sim hardware` as a subprocess, on a TCP port (0: a free one) or its own pty."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "cabinet.toml"
     config.write_text(CONFIG)
-    ready = tmp_path / "ready.json"
+    ready = workdir / "ready.json"
     command = [sys.executable, "-m", "sim.cli", "hardware", "--config", str(config)]
-    command += ["--modbus", request.param, "--no-console", "--ready-file", str(ready)]
+    command += ["--modbus", transport, "--no-console", "--ready-file", str(ready)]
     command += ["--settle", str(SETTLE_S), "--noise", "1", "--seed", "7"]
-    if request.param == "tcp":
-        command += ["--port", "0"]
+    if transport == "tcp":
+        command += ["--port", str(port)]
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -114,6 +116,13 @@ def simulator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Simula
             process.wait()
         if process.stderr:
             process.stderr.close()
+
+
+@pytest.fixture(params=["tcp", "rtu"])
+def simulator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Simulator]:
+    """A simulator for each transport."""
+    with running_simulator(tmp_path, request.param) as sim:
+        yield sim
 
 
 @pytest.fixture
@@ -267,3 +276,22 @@ async def test_corrupt_crc_on_rtu(simulator: Simulator, hardware: ModbusHardware
         await hardware.board.read_status()
     await simulator.command("clear")
     assert (await hardware.board.read_status()).alive
+
+
+async def test_tcp_link_reconnects_when_the_board_comes_back(tmp_path: Path) -> None:
+    """The Modbus TCP endpoint restarts: errors, then DeviceDown, then it simply works again."""
+    with running_simulator(tmp_path / "first", "tcp") as first:
+        hardware = first.hardware(down_after=2)
+        port = first.endpoints["modbus"]["port"]
+        assert (await hardware.board.read_status()).alive
+    try:
+        with pytest.raises(TransientHardwareError) as lost:
+            await hardware.board.read_status()
+        assert not isinstance(lost.value, DeviceDown)
+        with pytest.raises(DeviceDown):
+            await hardware.board.read_status()
+        with running_simulator(tmp_path / "second", "tcp", port):
+            assert (await hardware.board.read_status()).alive
+            assert not hardware.link.is_down(1)
+    finally:
+        await hardware.close()
