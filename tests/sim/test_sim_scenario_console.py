@@ -161,3 +161,19 @@ async def test_the_async_control_client_drives_the_simulator(sim: SimProcess) ->
             await client.ok("open 4")
     finally:
         await client.close()
+
+
+SHIPPED = sorted((ROOT / "sim" / "hardware" / "scenarios").glob("*.scn"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_scenario_runs_to_the_end(tmp_path: Path, script: Path) -> None:
+    """The example scenarios a technician is pointed to run without a refused line."""
+    with running_sim(tmp_path, "--scenario", str(script)) as sim:
+        assert sim.log is not None
+        deadline = time.monotonic() + 60
+        while "scenario " not in (text := sim.log.read_text()):
+            assert time.monotonic() < deadline, text
+            time.sleep(0.1)
+        assert f"scenario {script}: done" in text, text
