@@ -65,6 +65,13 @@ class SyncService:
         """The link's state for the screen: online, offline since, backlog, last error."""
         return self.status.snapshot()
 
+    def lock_down(self, reason: str) -> None:
+        """The ledger failed its check: keep syncing, and tell the central in every heartbeat."""
+        log.warning("sync: cabinet degraded (%s); heartbeats say so", reason)
+        self.degraded = True
+        if self.heartbeat is not None:
+            self.heartbeat.degraded = True
+
     def _backoff(self) -> Backoff:
         """A fresh backoff with the configured bounds."""
         central = self.config.central

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cabinet.security.credentials import verify_secret
 from cabinet.sync import SyncService
+from proto.cabinet.v1 import sync_pb2
 from sim import demo_data
 from sim.central import catalog
 from sim.central.credentials import FAST_COST
@@ -113,5 +114,30 @@ async def test_pocket_holding_stock_is_not_relabelled(
         assert row == ("3400893678534", 2, 9)
         alarm = cabinet.store.conn.execute("SELECT kind, message FROM alarms").fetchone()
         assert alarm[0] == "pocket_reassignment_deferred" and "holds 5" in alarm[1]
+    finally:
+        await service.stop()
+
+
+async def test_heartbeat_tells_the_central_about_a_degraded_cabinet(
+    central: CentralHarness, cabinet_factory: Callable[..., Cabinet], site_pki: Path
+) -> None:
+    """After the daemon latches the cabinet locked, the next heartbeat says so."""
+    cabinet = cabinet_factory()
+    await central.start()
+    service = SyncService(
+        cabinet_config(cabinet.state, site_pki, central.port), cabinet.store, cabinet.clock
+    )
+    await service.start()
+
+    def last_beat() -> sync_pb2.HeartbeatRequest | None:
+        beat = central.db.heartbeat(CABINET_A)
+        return None if beat is None else sync_pb2.HeartbeatRequest.FromString(beat[1])
+
+    try:
+        await eventually(lambda: last_beat() is not None, 5, "a first heartbeat")
+        beat = last_beat()
+        assert beat is not None and not beat.degraded
+        service.lock_down("ledger broken at sequence 12")
+        await eventually(lambda: bool(getattr(last_beat(), "degraded", False)), 5, "degraded")
     finally:
         await service.stop()
