@@ -107,6 +107,7 @@ class SyncOut(BaseModel):
     known: bool
     online: bool
     last_sync_at: str | None = None
+    seconds_since_sync: float | None = None  # on the cabinet's clock, not the browser's
     offline_since: str | None = None
     outbox_depth: int | None = None
     last_error: str = ""

@@ -56,7 +56,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def sync_out(state: SyncState | None) -> SyncOut:
+def sync_out(state: SyncState | None, now: dt.datetime) -> SyncOut:
     """The sync worker's state for the screen; unknown when no sync worker runs."""
     if state is None:
         return SyncOut(known=False, online=False)
@@ -65,6 +65,7 @@ def sync_out(state: SyncState | None) -> SyncOut:
         known=True,
         online=state.online,
         last_sync_at=iso(last) if last else None,
+        seconds_since_sync=max(0.0, (now - last).total_seconds()) if last else None,
         offline_since=iso(state.offline_since) if state.offline_since else None,
         outbox_depth=state.outbox_depth,
         last_error=state.last_error,
@@ -95,7 +96,7 @@ class Runtime:
 
     def sync(self) -> SyncOut:
         """The link with the central now."""
-        return sync_out(self.sync_state() if self.sync_state else None)
+        return sync_out(self.sync_state() if self.sync_state else None, self.clock.now())
 
     def refusal_text(self, refused: Refused) -> str:
         """A refusal in the kiosk's language."""

@@ -124,9 +124,10 @@ function errorBox(error) {
   return h("div", { class: "error", testid: "error" }, body.message || String(error.message || error));
 }
 
-function since(iso) {
-  if (!iso) return t("time.never");
-  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+// How long ago, from the cabinet's own count of seconds (the browser's clock may differ).
+function since(seconds, readAt) {
+  if (seconds === null || seconds === undefined) return t("time.never");
+  seconds = Math.round(seconds + (readAt ? (Date.now() - readAt) / 1000 : 0));
   if (seconds < 90) return t("time.seconds", { n: seconds });
   if (seconds < 5400) return t("time.minutes", { n: Math.round(seconds / 60) });
   return t("time.hours", { n: Math.round(seconds / 3600) });

@@ -43,7 +43,7 @@ function renderBanners() {
   }
   if (sync.known && !sync.online) {
     items.push(h("div", { class: "banner offline", testid: "offline-banner" },
-      t("banner.offline", { since: since(sync.last_sync_at) })));
+      t("banner.offline", { since: since(sync.seconds_since_sync, kiosk.read_at) })));
   }
   const status = K.state.status;
   if (status && status.open_alarms > 0) {
@@ -91,6 +91,7 @@ function homeScreen() {
 async function refreshKiosk() {
   try {
     K.state.kiosk = await api("GET", "/api/kiosk");
+    K.state.kiosk.read_at = Date.now();
   } catch (error) {
     K.state.kiosk = Object.assign({}, K.state.kiosk, { unreachable: true });
   }

@@ -265,7 +265,7 @@ SCREENS.status = async (main) => {
     line(t("status.unit"), kiosk.care_unit || ""),
     line(t("status.hardware"), s.hardware_ok ? t("status.ok") : t("status.fault"), "status-hardware"),
     line(t("status.online"), sync.online ? t("status.online") : t("status.offline"), "status-sync"),
-    line(t("status.last_sync"), since(sync.last_sync_at)),
+    line(t("status.last_sync"), since(s.sync.seconds_since_sync)),
     line(t("status.outbox"), String(sync.outbox_depth ?? "—")),
     line(t("status.alarms"), String(s.open_alarms)),
     line(t("status.discrepancies"), String(s.open_discrepancies)))));

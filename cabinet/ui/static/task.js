@@ -74,8 +74,9 @@ SCREENS.task = async (main) => {
       error ? errorBox(error) : null,
     ];
     if (finished && outcome.kind === "committed") {
-      children.push(h("div", { class: "success", testid: "committed" }, "✔ " + t("step.committed") + " — " +
-        t("task.committed", { n: outcome.data.quantity })));
+      children.push(h("div", { class: "success", testid: "committed" }, "✔ " + (task.kind === "waste" ?
+        t("task.waste_recorded", { n: task.quantity }) :
+        t("step.committed") + " — " + t("task.committed", { n: Math.abs(outcome.data.quantity) }))));
     } else if (finished) {
       children.push(h("div", { class: "success", testid: "cancelled" }, t("task.cancelled")));
     } else {
@@ -109,7 +110,7 @@ SCREENS.task = async (main) => {
         children.push(h("p", { class: "muted" }, t("task.weight_confirms")));
       }
     }
-    children.push(drawerGrid(task.layout, task.kind === "waste" ? null : task.pocket, []));
+    if (task.kind !== "waste") children.push(drawerGrid(task.layout, task.pocket, []));
     children.push(h("div", { class: "row", style: "margin-top:12px" },
       finished ? h("button", { class: "primary", testid: "task-done", onclick: () => show(homeScreen()) }, t("task.done")) :
         h("button", { class: "danger", testid: "task-cancel", onclick: () => act("/api/task/cancel") }, t("task.cancel"))));
