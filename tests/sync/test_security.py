@@ -148,6 +148,8 @@ async def test_edited_or_missing_event_is_refused_with_its_sequence(
         stub = sync_pb2_grpc.CentralPharmacyStub(ch)
         answer = await stub.PushEvents(good, timeout=5)
         assert answer.highest_contiguous_seq == 250 and answer.highest_checkpoint_seq == 200
+        where = await stub.GetCursor(sync_pb2.GetCursorRequest(), timeout=5)
+        assert where.highest_contiguous_seq == 250 and where.last_hash == good.events[-1].hash
         # Resending is harmless; resending with a changed past event is not.
         assert (await stub.PushEvents(good, timeout=5)).highest_contiguous_seq == 250
         good.events[9].payload = '{"n":999}'
