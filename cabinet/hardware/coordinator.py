@@ -67,6 +67,8 @@ class HardwareCoordinator(PollingCoordinator):
         self._release_lock = asyncio.Lock()
         await self._relock_all("start")
         self._started, self._stopped = True, False
+        # Two full looks: settling is confirmed by two agreeing polls.
+        await self.poll_all()
         await self.poll_all()
         if self._autopoll:
             self._task = asyncio.create_task(self._run(), name="hardware-poller")
@@ -134,6 +136,8 @@ class HardwareCoordinator(PollingCoordinator):
 
     def check_release(self, drawer: int) -> None:
         """Raise ReleaseRefused when `release(drawer)` would be refused now (writes nothing)."""
+        if self._latched is not None:
+            raise ReleaseRefused(RefusalCode.LOCKED_DOWN, self._latched)
         if not self._started or self._stopped:
             raise ReleaseRefused(RefusalCode.NOT_STARTED, "the hardware coordinator is not running")
         self._check_release(drawer)
@@ -179,7 +183,7 @@ class HardwareCoordinator(PollingCoordinator):
             raise ReleaseRefused(
                 RefusalCode.SCALE_UNAVAILABLE, scale.last_error or "scale module not read yet"
             )
-        if not track.all_trustworthy() or now - track.read_at > self.readings_max_age_s:
+        if not track.confirmed or now - track.read_at > self.readings_max_age_s:
             raise ReleaseRefused(
                 RefusalCode.WEIGHTS_UNTRUSTWORTHY,
                 f"drawer {drawer}: pockets {list(self._untrusted(drawer))} are not stable or sound",
@@ -216,7 +220,7 @@ class HardwareCoordinator(PollingCoordinator):
         track.next_poll = min(track.next_poll, start)
         try:
             while True:
-                if track.read_at >= start and track.all_trustworthy():
+                if track.read_at >= start and track.confirmed:
                     return track.weights()
                 if self._clock.monotonic() - start > timeout:
                     raise SettleTimeout(drawer, self._untrusted(drawer), timeout)

@@ -24,6 +24,8 @@ class DrawerTrack:
     baseline: dict[int, int] | None = None  # last settled weights
     report_settle: bool = False  # closed since the last settle: WeightSettled is owed
     unstable_since: float | None = None
+    prev_weights: dict[int, int] | None = None  # the previous poll's weights, when all stable
+    confirmed: bool = False  # the last two polls agree: every pocket settled
     watchers: int = 0  # callers waiting in settled_weights()
     next_poll: float = 0.0
     stuck_relock_at: float = float("-inf")  # last relock written because this lock stuck

@@ -179,22 +179,32 @@ class PollingCoordinator(CoordinatorCore):
                     self._clear(code, subject)
 
     def _settle(self, track: DrawerTrack, now: float) -> None:
-        """Report settled weights after a close, or any settled change in a closed drawer."""
+        """Confirm settling; report settled weights after a close or any change while shut.
+
+        A poll confirms the drawer settled when every pocket reads stable and sound and agrees,
+        within the noise band, with the previous poll: one stable flag alone may label a weight
+        read a moment after it (status and weights are separate requests).
+        """
+        weights = track.weights() if track.all_trustworthy() else None
+        previous, track.prev_weights = track.prev_weights, weights
+        agrees = (
+            weights is not None
+            and previous is not None
+            and all(abs(w - previous.get(p, w + 2 * self.noise_cg)) <= self.noise_cg
+                    for p, w in weights.items())
+        )  # fmt: skip
+        track.confirmed = agrees
         if track.is_open:
             track.unstable_since = None  # a hand in the drawer: nothing is expected to settle
             return
-        if not track.all_trustworthy():
-            if track.unstable_since is None:
-                track.unstable_since = now
-            elif now - track.unstable_since >= self.settle_timeout_s:
-                for p in track.unstable_pockets():
-                    self._alarm(
-                        AlarmCode.CELL_UNSTABLE,
-                        f"drawer {track.drawer} pocket {p}",
-                        f"not stable within {self.settle_timeout_s:g} s",
-                    )
+        if weights is None or not agrees:
+            moving = tuple(
+                p
+                for p, w in (weights or {}).items()
+                if previous is not None and abs(w - previous.get(p, w)) > self.noise_cg
+            )
+            self._not_settled(track, now, track.unstable_pockets() or moving)
             return
-        weights = track.weights()
         baseline = track.baseline if track.baseline is not None else weights
         deltas = {
             p: w - baseline.get(p, w)
@@ -210,6 +220,23 @@ class PollingCoordinator(CoordinatorCore):
             track.unstable_since = None
             for p in range(track.pocket_count):
                 self._clear(AlarmCode.CELL_UNSTABLE, f"drawer {track.drawer} pocket {p}")
+
+    def _not_settled(self, track: DrawerTrack, now: float, restless: tuple[int, ...]) -> None:
+        """A shut drawer not settled yet: after the settle timeout its restless cells alarm.
+
+        Cells reporting a fault or overload are not named here: they have their own alarm.
+        """
+        if track.unstable_since is None:
+            track.unstable_since = now
+            return
+        if now - track.unstable_since < self.settle_timeout_s:
+            return
+        for p in restless:
+            self._alarm(
+                AlarmCode.CELL_UNSTABLE,
+                f"drawer {track.drawer} pocket {p}",
+                f"not settled within {self.settle_timeout_s:g} s",
+            )
 
     async def _run(self) -> None:
         """Poll at the fast cadence until cancelled; a bug latches the cabinet locked."""

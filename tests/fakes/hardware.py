@@ -15,14 +15,21 @@ by name and cleared with `clear()`:
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import hal
 from cabinet.clock import Clock
+from tests.fakes.scanner import FakeBarcodeReader
+
+__all__ = [
+    "DrawerStillLocked",
+    "FakeBarcodeReader",
+    "FakeCabinet",
+    "FakeLockBoard",
+    "FakeScaleBank",
+]
 
 # What an injected device fault does to every call on that device.
 DeviceFault = Literal["timeout", "down", "nonsense", "stale"]
@@ -96,6 +103,7 @@ class FakeCabinet:
         self.power_fault = False
         self.alive_at = 0.0  # the board answers "not alive" until this monotonic time
         self.board_fault: DeviceFault | None = None
+        self.board_fault_left: int | None = None
         self.board = FakeLockBoard(self)
         self.scales = {d: FakeScaleBank(self, d) for d in self.drawers}
         self.scanner = FakeBarcodeReader(clock)
@@ -167,9 +175,19 @@ class FakeCabinet:
 
     # -- fault injection ---------------------------------------------------------------------
 
-    def fail_board(self, fault: DeviceFault) -> None:
-        """Make every call on the lock board fail this way until cleared."""
+    def fail_board(self, fault: DeviceFault, *, times: int | None = None) -> None:
+        """Make calls on the lock board fail this way until cleared (or for `times` calls)."""
         self.board_fault = fault
+        self.board_fault_left = times
+
+    def _board_fault(self) -> DeviceFault | None:
+        """The board fault that applies to this call, counting down a limited one."""
+        fault = self.board_fault
+        if fault is not None and self.board_fault_left is not None:
+            self.board_fault_left -= 1
+            if self.board_fault_left <= 0:
+                self.board_fault, self.board_fault_left = None, None
+        return fault
 
     def fail_scale(self, drawer: int, fault: DeviceFault) -> None:
         """Make every call on one drawer's scale module fail this way until cleared."""
@@ -199,7 +217,7 @@ class FakeCabinet:
 
     def clear(self) -> None:
         """Remove every injected fault (the tamper latch stays until a relock with all shut)."""
-        self.board_fault = None
+        self.board_fault, self.board_fault_left = None, None
         self.power_fault = False
         self.alive_at = 0.0
         for d in self.drawers.values():
@@ -251,7 +269,8 @@ class FakeLockBoard:
         """The board's status bits and every drawer's sensor and lock."""
         cab = self._cabinet
         now = cab.clock.monotonic()
-        _raise_fault("board", cab.board_fault)
+        fault = cab._board_fault()
+        _raise_fault("board", fault)
         self.status_reads += 1
         n = self.drawer_count
         closed = tuple(cab.drawers[d].closed if d in cab.drawers else True for d in range(n))
@@ -264,13 +283,13 @@ class FakeLockBoard:
             closed=closed,
             released=released,
             bolt_engaged=tuple(c and not r for c, r in zip(closed, released, strict=True)),
-            at=now - 5.0 if cab.board_fault == "stale" else now,
+            at=now - 5.0 if fault == "stale" else now,
         )
 
     async def release(self, drawer: int, milliseconds: int) -> None:
         """Energise one lock for a bounded time (capped at the board's maximum on-time)."""
         cab = self._cabinet
-        _raise_fault("board", cab.board_fault)
+        _raise_fault("board", cab._board_fault())
         if drawer not in cab.drawers or milliseconds <= 0:
             raise hal.ProtocolError("board", f"exception response 0x02 for drawer {drawer}")
         self.writes.append(("release", drawer, milliseconds))
@@ -281,7 +300,7 @@ class FakeLockBoard:
     async def relock_all(self) -> None:
         """Relock every drawer; with every drawer shut this also clears the tamper latch."""
         cab = self._cabinet
-        _raise_fault("board", cab.board_fault)
+        _raise_fault("board", cab._board_fault())
         self.writes.append(("relock_all", -1, 0))
         for d in cab.drawers.values():
             d.release_until = 0.0
@@ -290,7 +309,7 @@ class FakeLockBoard:
 
     async def set_guide_light(self, drawer: int, pocket: int, on: bool) -> None:
         """Light or darken one pocket's guide light."""
-        _raise_fault("board", self._cabinet.board_fault)
+        _raise_fault("board", self._cabinet._board_fault())
         self._cabinet._pocket(drawer, pocket)
         if on:
             self.lights.add((drawer, pocket))
@@ -346,82 +365,4 @@ class FakeScaleBank:
 
     async def close(self) -> None:
         """Release the (imaginary) transport."""
-        self.closed_transport = True
-
-
-class FakeBarcodeReader:
-    """`hal.BarcodeReader` fed by the test through an asyncio queue of scans."""
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self.queue: asyncio.Queue[hal.Scan | hal.HardwareError] = asyncio.Queue()
-        self.closed_transport = False
-
-    async def read(self) -> hal.Scan:
-        """The next scan presented, or the port failure injected before it."""
-        item = await self.queue.get()
-        if isinstance(item, hal.HardwareError):
-            raise item
-        return item
-
-    def present(self, scan: hal.Scan) -> None:
-        """Hold a code under the reader."""
-        self.queue.put_nowait(scan)
-
-    def badge(self, code: str) -> None:
-        """Present a staff badge."""
-        self.present(
-            hal.Scan(
-                raw=code,
-                symbology="]C0",
-                kind=hal.ScanKind.STAFF_BADGE,
-                meaning=hal.StaffBadge(code=code),
-                at=self._clock.monotonic(),
-            )
-        )
-
-    def wristband(self, patient_id: str) -> None:
-        """Present a patient's wristband."""
-        self.present(
-            hal.Scan(
-                raw=patient_id,
-                symbology="]C0",
-                kind=hal.ScanKind.PATIENT_WRISTBAND,
-                meaning=hal.PatientWristband(patient_id=patient_id),
-                at=self._clock.monotonic(),
-            )
-        )
-
-    def pack(self, gtin: str, lot: str, expiry: dt.date, serial: str) -> None:
-        """Present a GS1 DataMatrix drug pack."""
-        cip13 = gtin[1:] if gtin.startswith("03400") else None
-        raw = f"01{gtin}17{expiry:%y%m%d}10{lot}\x1d21{serial}"
-        self.present(
-            hal.Scan(
-                raw=raw,
-                symbology="]d2",
-                kind=hal.ScanKind.DRUG_PACK,
-                meaning=hal.DrugPack(gtin=gtin, cip13=cip13, expiry=expiry, lot=lot, serial=serial),
-                at=self._clock.monotonic(),
-            )
-        )
-
-    def garbage(self, raw: str, reason: str = "not a code we accept") -> None:
-        """Present something that decodes to nothing."""
-        self.present(
-            hal.Scan(
-                raw=raw,
-                symbology="",
-                kind=hal.ScanKind.UNKNOWN,
-                meaning=hal.UnknownCode(reason=reason),
-                at=self._clock.monotonic(),
-            )
-        )
-
-    def fail_port(self) -> None:
-        """The serial port fails on the next read."""
-        self.queue.put_nowait(hal.TransientHardwareError("scanner", "serial port vanished"))
-
-    async def close(self) -> None:
-        """Release the (imaginary) port."""
         self.closed_transport = True

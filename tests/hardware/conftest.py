@@ -70,6 +70,7 @@ async def step(coord: HardwareCoordinator, clock: DrivenClock, seconds: float = 
         clock.advance(min(period, remaining))
         remaining -= period
         await coord.poll_once()
+        await asyncio.sleep(0)  # let waiting tasks see the poll, as the real loop does
 
 
 def drain(queue: asyncio.Queue[HardwareEvent]) -> list[HardwareEvent]:
