@@ -106,6 +106,13 @@ async def _console(ctx: SimContext) -> None:
     say("console input closed; the simulator keeps serving (control port or signal to stop)")
 
 
+async def _scenario(ctx: SimContext, path: Path) -> bool:
+    """Run a scenario beside the servers (a signal still stops everything) and say how it ended."""
+    ok = await run_scenario(ctx, path, say)
+    say(f"scenario {path}: {'done' if ok else 'stopped on an error'}")
+    return ok
+
+
 def _bound_port(server: ModbusTcpServer) -> int:
     """The port the Modbus TCP listener really bound (the system picks one for port 0)."""
     listener = server.transport
@@ -173,19 +180,21 @@ async def run(opts: Options) -> int:
         cport = control.sockets[0].getsockname()[1]
         ctx.endpoints["control"] = {"host": opts.control_host, "port": cport}
         ctx.endpoints["pid"] = os.getpid()
-        say("READY " + json.dumps(ctx.endpoints))
-        if opts.ready_file is not None:
-            _write_ready(opts.ready_file, ctx.endpoints)
         if opts.stock_demo:
             stocked = await execute(ctx, "stock-demo")
             say(f"demo stock loaded in {len(stocked['result']['loaded'])} pockets")
+        say("READY " + json.dumps(ctx.endpoints))
+        if opts.ready_file is not None:
+            _write_ready(opts.ready_file, ctx.endpoints)
         if opts.console:
             tasks.append(asyncio.create_task(_console(ctx)))
+        scenario = None
         if opts.scenario is not None:
-            scenario_ok = await run_scenario(ctx, opts.scenario, say)
-            status = 0 if scenario_ok else 1
-            say(f"scenario {opts.scenario}: {'done' if scenario_ok else 'stopped on an error'}")
+            scenario = asyncio.create_task(_scenario(ctx, opts.scenario))
+            tasks.append(scenario)
         await ctx.stop.wait()
+        if scenario is not None and scenario.done() and not scenario.cancelled():
+            status = 0 if scenario.result() else 1
     finally:
         for task in tasks:
             task.cancel()

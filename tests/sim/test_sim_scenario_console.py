@@ -177,3 +177,15 @@ def test_every_shipped_scenario_runs_to_the_end(tmp_path: Path, script: Path) ->
             assert time.monotonic() < deadline, text
             time.sleep(0.1)
         assert f"scenario {script}: done" in text, text
+
+
+def test_a_signal_stops_the_simulator_in_the_middle_of_a_scenario(tmp_path: Path) -> None:
+    """SIGTERM during a long wait of a scenario stops the simulator at once."""
+    script = tmp_path / "long.scn"
+    script.write_text("load 0 0 1 100\nwait 60\nload 0 1 1 100\n")
+    with running_sim(tmp_path, "--scenario", str(script)) as sim:
+        time.sleep(0.3)
+        start = time.monotonic()
+        stop(sim.proc)
+        assert time.monotonic() - start < 3
+        assert sim.proc.returncode == 0
