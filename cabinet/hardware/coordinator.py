@@ -207,9 +207,7 @@ class HardwareCoordinator(PollingCoordinator):
 
     # -- weights ------------------------------------------------------------------------------
 
-    async def settled_weights(
-        self, drawer: int, *, timeout_s: float | None = None
-    ) -> dict[int, int]:
+    async def settled_weights(self, drawer: int, timeout_s: float | None = None) -> dict[int, int]:
         """Wait until every pocket of a drawer reads stable (read after this call); centigrams."""
         track = self._drawers.get(drawer)
         if track is None:

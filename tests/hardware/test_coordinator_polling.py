@@ -11,6 +11,7 @@ from cabinet.hardware import (
     AlarmCode,
     HardwareAlarm,
     HardwareCoordinator,
+    HardwareUnavailable,
     SettleTimeout,
     WeightSettled,
 )
@@ -174,3 +175,16 @@ async def test_one_stable_flag_is_not_enough_to_settle(
     await coordinator.poll_all()
     (event,) = drain(events)
     assert isinstance(event, WeightSettled) and dict(event.deltas) == {0: 3 * AMPOULE_CG}
+
+
+async def test_relock_all_ends_a_pulse_early(
+    coordinator: HardwareCoordinator, cabinet: FakeCabinet, clock: DrivenClock
+) -> None:
+    """A task that ends before its pulse relocks at once; a dead board says so."""
+    await coordinator.release(0, reason="dispense 1")
+    await coordinator.relock_all("dispense 1 cancelled")
+    await step(coordinator, clock)
+    assert not coordinator.snapshot().drawers[0].released
+    cabinet.fail_board("down")
+    with pytest.raises(HardwareUnavailable):
+        await coordinator.relock_all("dispense 2 cancelled")
