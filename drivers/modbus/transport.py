@@ -23,16 +23,22 @@ from typing import TypeVar
 
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
-from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.exceptions import ModbusIOException
 from pymodbus.pdu import ModbusPDU
 
+from drivers.modbus.answers import (
+    ProtocolFault,
+    TransientFault,
+    bits_of,
+    checked,
+    fault_from,
+    no_payload,
+    registers_of,
+)
 from hal import DeviceDown, PermanentHardwareError, ProtocolError, TransientHardwareError
 
-# Exception codes a device uses to say "not now": worth a retry. Every other code (illegal
-# function, address or value, gateway faults) means the request itself is wrong for it.
-_BUSY_CODES = frozenset({5, 6})
-
 T = TypeVar("T")
+Client = AsyncModbusTcpClient | AsyncModbusSerialClient
 
 
 @dataclass
@@ -49,7 +55,7 @@ class ModbusLink:
 
     def __init__(
         self,
-        client_factory: Callable[[], AsyncModbusTcpClient | AsyncModbusSerialClient],
+        client_factory: Callable[[], Client],
         *,
         name: str,
         timeout_s: float,
@@ -67,7 +73,7 @@ class ModbusLink:
         # pymodbus clients bind to the running loop when created: build ours at first use, so a
         # link can be configured from synchronous code (the composition root, a test).
         self._factory = client_factory
-        self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
+        self._client: Client | None = None
         self._health: dict[int, UnitHealth] = {}
         self._users = 0
         self._closed = False
@@ -161,60 +167,72 @@ class ModbusLink:
 
     async def read_holding_registers(self, unit: int, address: int, count: int) -> list[int]:
         """FC03: read `count` holding registers."""
-
-        def call() -> Awaitable[ModbusPDU]:
-            return self._live().read_holding_registers(address, count=count, device_id=unit)
-
-        return await self._request(unit, 0x03, address, call, lambda r: _registers(r, count))
+        return await self._request(
+            unit,
+            0x03,
+            address,
+            lambda c: c.read_holding_registers(address, count=count, device_id=unit),
+            lambda r: registers_of(r, count),
+        )
 
     async def read_input_registers(self, unit: int, address: int, count: int) -> list[int]:
         """FC04: read `count` input registers."""
-
-        def call() -> Awaitable[ModbusPDU]:
-            return self._live().read_input_registers(address, count=count, device_id=unit)
-
-        return await self._request(unit, 0x04, address, call, lambda r: _registers(r, count))
+        return await self._request(
+            unit,
+            0x04,
+            address,
+            lambda c: c.read_input_registers(address, count=count, device_id=unit),
+            lambda r: registers_of(r, count),
+        )
 
     async def read_coils(self, unit: int, address: int, count: int) -> list[bool]:
         """FC01: read `count` coils."""
-
-        def call() -> Awaitable[ModbusPDU]:
-            return self._live().read_coils(address, count=count, device_id=unit)
-
-        return await self._request(unit, 0x01, address, call, lambda r: _bits(r, count))
+        return await self._request(
+            unit,
+            0x01,
+            address,
+            lambda c: c.read_coils(address, count=count, device_id=unit),
+            lambda r: bits_of(r, count),
+        )
 
     async def read_discrete_inputs(self, unit: int, address: int, count: int) -> list[bool]:
         """FC02: read `count` discrete inputs."""
-
-        def call() -> Awaitable[ModbusPDU]:
-            return self._live().read_discrete_inputs(address, count=count, device_id=unit)
-
-        return await self._request(unit, 0x02, address, call, lambda r: _bits(r, count))
+        return await self._request(
+            unit,
+            0x02,
+            address,
+            lambda c: c.read_discrete_inputs(address, count=count, device_id=unit),
+            lambda r: bits_of(r, count),
+        )
 
     async def write_register(self, unit: int, address: int, value: int) -> None:
         """FC06: write one holding register."""
         if not 0 <= value <= 0xFFFF:
             raise ValueError(f"register value {value} does not fit 16 bits")
-
-        def call() -> Awaitable[ModbusPDU]:
-            return self._live().write_register(address, value, device_id=unit)
-
-        await self._request(unit, 0x06, address, call, _no_payload)
+        await self._request(
+            unit,
+            0x06,
+            address,
+            lambda c: c.write_register(address, value, device_id=unit),
+            no_payload,
+        )
 
     async def write_coil(self, unit: int, address: int, value: bool) -> None:
         """FC05: write one coil."""
-
-        def call() -> Awaitable[ModbusPDU]:
-            return self._live().write_coil(address, value, device_id=unit)
-
-        await self._request(unit, 0x05, address, call, _no_payload)
+        await self._request(
+            unit,
+            0x05,
+            address,
+            lambda c: c.write_coil(address, value, device_id=unit),
+            no_payload,
+        )
 
     async def _request(
         self,
         unit: int,
         function: int,
         address: int,
-        call: Callable[[], Awaitable[ModbusPDU]],
+        call: Callable[[Client], Awaitable[ModbusPDU]],
         decode: Callable[[ModbusPDU], T],
     ) -> T:
         """Run one request with its timeout and retries, and keep the unit's health."""
@@ -225,22 +243,22 @@ class ModbusLink:
         if self._closed:
             raise PermanentHardwareError(device, "link is closed")
         attempts = 1 if health.down else self.retries + 1
-        last: _Transient | _Protocol | None = None
+        last: TransientFault | ProtocolFault | None = None
         for _ in range(attempts):
             try:
                 response = await self._attempt(device, call)
                 if response.function_code != function:
                     # On RTU nothing but the function code ties an answer to its request.
-                    raise _Protocol(
+                    raise ProtocolFault(
                         device, f"answer of FC{response.function_code:02d}", retryable=True
                     )
                 value = decode(response)
-            except _Protocol as exc:
+            except ProtocolFault as exc:
                 last = exc
                 if exc.retryable:
                     continue
                 break
-            except _Transient as exc:
+            except TransientFault as exc:
                 last = exc
                 continue
             health.failures = 0
@@ -257,7 +275,9 @@ class ModbusLink:
             raise ProtocolError(device, message)
         raise TransientHardwareError(device, message)
 
-    async def _attempt(self, device: str, call: Callable[[], Awaitable[ModbusPDU]]) -> ModbusPDU:
+    async def _attempt(
+        self, device: str, call: Callable[[Client], Awaitable[ModbusPDU]]
+    ) -> ModbusPDU:
         """One try: connect if needed, send, wait; pymodbus errors become hal errors here."""
         try:
             # The bus is taken first, outside the deadline: a request queued behind a slow one
@@ -270,36 +290,18 @@ class ModbusLink:
                     client = self._live()
                     if not client.connected and not await client.connect():
                         self._refuse_missing_port(device)
-                        raise _Transient(device, "cannot connect")
+                        raise TransientFault(device, "cannot connect")
                     try:
-                        response = await call()
+                        response = await call(client)
                     except (ModbusIOException, TimeoutError, asyncio.CancelledError):
                         # Still holding the bus: no other request can slip in before this.
                         self._quiet_until = asyncio.get_running_loop().time() + self.timeout_s
                         raise
-        except (_Transient, _Protocol, PermanentHardwareError):
+        except (TransientFault, ProtocolFault, PermanentHardwareError):
             raise
-        except ModbusIOException as exc:
-            raise _Transient(device, f"no answer ({_first_line(exc)})") from exc
-        except ConnectionException as exc:
-            raise _Transient(device, f"connection lost ({_first_line(exc)})") from exc
-        except TimeoutError as exc:
-            raise _Transient(device, "no answer in time") from exc
-        except (FileNotFoundError, PermissionError, ValueError) as exc:
-            raise PermanentHardwareError(device, f"cannot open: {exc}") from exc
-        except OSError as exc:
-            raise _Transient(device, f"I/O error: {exc}") from exc
-        except ModbusException as exc:
-            raise _Protocol(device, f"bad frame ({_first_line(exc)})", retryable=False) from exc
         except Exception as exc:
-            # A decoding bug below us must not kill the poller: it is an answer we cannot use.
-            raise _Protocol(device, f"undecodable answer ({exc!r})", retryable=False) from exc
-        if response is None:
-            raise _Transient(device, "no answer")
-        if response.isError():
-            code = int(getattr(response, "exception_code", 0))
-            raise _Protocol(device, f"exception response {code}", retryable=code in _BUSY_CODES)
-        return response
+            raise fault_from(device, exc) from exc
+        return checked(device, response)
 
     def _refuse_missing_port(self, device: str) -> None:
         """A serial device path that does not exist is wiring or configuration, not bad luck."""
@@ -307,7 +309,7 @@ class ModbusLink:
         if path is not None and "://" not in path and not os.path.exists(path):
             raise PermanentHardwareError(device, f"no such serial port {path}")
 
-    def _live(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+    def _live(self) -> Client:
         """The pymodbus client, created at first use inside the running loop."""
         if self._client is None:
             self._client = self._factory()
@@ -320,47 +322,3 @@ class ModbusLink:
             delay = self._quiet_until - asyncio.get_running_loop().time()
             if delay > 0:
                 await asyncio.sleep(delay)
-
-
-class _Transient(TransientHardwareError):
-    """A transient fault that remembers its bare reason for the final message."""
-
-    def __init__(self, device: str, reason: str) -> None:
-        super().__init__(device, reason)
-        self.reason = reason
-
-
-class _Protocol(ProtocolError):
-    """A protocol fault that remembers its bare reason and whether a retry may help."""
-
-    def __init__(self, device: str, reason: str, *, retryable: bool) -> None:
-        super().__init__(device, reason)
-        self.reason = reason
-        self.retryable = retryable
-
-
-def _first_line(exc: BaseException) -> str:
-    """The first line of an exception's text, for one-line error messages."""
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
-
-
-def _registers(response: ModbusPDU, count: int) -> list[int]:
-    """The registers of a read answer, refused unless there are exactly `count` of them."""
-    registers = [int(r) for r in (getattr(response, "registers", None) or [])]
-    if len(registers) != count:
-        raise _Protocol("", f"asked for {count} registers, got {len(registers)}", retryable=True)
-    return registers
-
-
-def _bits(response: ModbusPDU, count: int) -> list[bool]:
-    """The bits of a read answer; pymodbus pads to whole bytes: fewer is wrong, more is padding."""
-    bits = list(getattr(response, "bits", None) or [])
-    if len(bits) < count or len(bits) > ((count + 7) // 8) * 8:
-        raise _Protocol("", f"asked for {count} bits, got {len(bits)}", retryable=True)
-    return [bool(b) for b in bits[:count]]
-
-
-def _no_payload(response: ModbusPDU) -> None:
-    """A write answer carries nothing we use: pymodbus already matched it to the request."""
-    del response

@@ -9,6 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from drivers.modbus import ModbusLink
+
+# The transmitter frames of the issue: (request, answer).
+HX_STATUS = ("01 03 00 08 00 01 05 C8", "01 03 02 08 02 3E 45")  # 2 decimals, stable
+HX_WEIGHT = ("01 03 00 50 00 02 C4 1A", "01 03 04 00 00 00 84 FA 50")  # 132
+HX_NET = ("01 03 00 52 00 02 65 DA", "01 03 04 FF FF C1 EF EA 0B")  # -15889
+
 
 def crc16(frame: bytes) -> bytes:
     """The Modbus RTU CRC of a frame, low byte first (used to corrupt, never to build, frames)."""
@@ -100,3 +107,8 @@ def rtu_pty() -> Iterator[RtuScript]:
         loop.remove_reader(master)
         os.close(master)
         os.close(slave)
+
+
+def link_on(script: RtuScript, *, retries: int = 0, down_after: int = 3) -> ModbusLink:
+    """The real RTU link on the pty, impatient so that silent devices cost little time."""
+    return ModbusLink.rtu(script.path, timeout_s=0.1, retries=retries, down_after=down_after)
