@@ -12,6 +12,7 @@ class Backoff:
     def __init__(
         self, initial_s: float, maximum_s: float, rand: Callable[[], float] = random.random
     ) -> None:
+        """Start at `initial_s`, never wait longer than `maximum_s`."""
         if initial_s <= 0 or maximum_s < initial_s:
             raise ValueError("backoff needs 0 < initial <= maximum")
         self.initial_s = initial_s

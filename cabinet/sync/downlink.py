@@ -33,6 +33,7 @@ class Downlink:
         window_s: float = 60.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        """Follow the central's changes into `store`."""
         self.stub = stub
         self.store = store
         self.status = status

@@ -59,6 +59,7 @@ class Heartbeat:
         degraded: bool = False,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        """Beat every `period_s`, each call with its deadline."""
         self.stub = stub
         self.reader = reader
         self.status = status

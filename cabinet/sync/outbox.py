@@ -53,6 +53,7 @@ class Outbox:
     """The ledger events the central has not acknowledged yet, read through its own connection."""
 
     def __init__(self, store: Store, reader: sqlite3.Connection) -> None:
+        """Write acknowledgements through `store`, read through `reader`."""
         self.store = store
         self.reader = reader  # read-only: a long read never blocks a dispense's commit
 

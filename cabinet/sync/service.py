@@ -43,6 +43,7 @@ class SyncService:
         watch_window_s: float = 60.0,
         idle_poll_s: float = 1.0,
     ) -> None:
+        """Prepare the service; nothing connects before start()."""
         self.config = config
         self.store = store
         self.clock = clock

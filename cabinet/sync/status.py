@@ -26,6 +26,7 @@ class SyncStatus:
     """Mutable status shared by the uplink, the downlink and the heartbeat."""
 
     def __init__(self, clock: Clock) -> None:
+        """Offline until the central first answers."""
         self.clock = clock
         self._online = False
         self._offline_since: dt.datetime | None = clock.now()

@@ -53,6 +53,7 @@ class Uplink:
         sleep: Sleep = asyncio.sleep,
         idle_poll_s: float = 1.0,
     ) -> None:
+        """Drain `outbox` through `stub`, reporting to `status`."""
         self.stub = stub
         self.outbox = outbox
         self.status = status

@@ -23,6 +23,7 @@ class Refusal(Exception):
     """A push the central refuses; `code` names the gRPC status, `seq` the faulty sequence."""
 
     def __init__(self, code: str, seq: int, message: str) -> None:
+        """A refusal with its gRPC status name and the sequence at fault."""
         super().__init__(message)
         self.code = code
         self.seq = seq

@@ -73,6 +73,7 @@ class CentralDb:
     """One connection to the central's file; the server and the command line share the file."""
 
     def __init__(self, path: Path) -> None:
+        """Open (and create) the central's file."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

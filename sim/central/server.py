@@ -64,6 +64,7 @@ class RunningCentral:
     """A started central: its port, its service (faults, counters) and how to stop it."""
 
     def __init__(self, server: grpc.aio.Server, port: int, service: CentralService) -> None:
+        """Wrap a started server."""
         self.server = server
         self.port = port
         self.service = service

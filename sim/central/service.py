@@ -34,6 +34,7 @@ class CentralService(sync_pb2_grpc.CentralPharmacyServicer):
         faults: Faults | None = None,
         on_crash: Callable[[], None] | None = None,
     ) -> None:
+        """Serve from `db`; faults and enrolment as the options say."""
         self.db = db
         self.insecure = insecure
         self.enroll = enroll

@@ -60,6 +60,7 @@ class Cabinet:
     """A cabinet's store, signing key and configuration, as the daemon would hold them."""
 
     def __init__(self, state: Path, clock: Any) -> None:
+        """Open the cabinet's store and its ledger key in `state`."""
         self.state = state
         self.clock = clock
         self.store = Store(state / "cabinet.db", clock)
@@ -118,6 +119,7 @@ class CentralHarness:
     """Starts, crashes and restarts an in-process central on one port and one file."""
 
     def __init__(self, db_path: Path, tls_dir: Path) -> None:
+        """A central on `db_path` with the site's TLS files."""
         self.db = CentralDb(db_path)
         self.tls_dir = tls_dir
         self.faults = Faults()

@@ -40,6 +40,7 @@ class CentralProcess:
     """Starts the simulated central as a subprocess and always stops it."""
 
     def __init__(self, db: Path, tls_dir: Path, port_file: Path) -> None:
+        """Remember where the central keeps its file, TLS and port."""
         self.db, self.tls_dir, self.port_file = db, tls_dir, port_file
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
