@@ -72,7 +72,8 @@ class BarcodeReader(Protocol):
     """A barcode reader: yields decoded scans one at a time.
 
     Failure contract: `read` returns `Scan` with kind UNKNOWN for garbage (and keeps reading);
-    it raises `hal.TransientHardwareError` only when the port itself fails.
+    it raises `hal.TransientHardwareError` only when the port itself fails (the next `read`
+    reopens it), or `hal.PermanentHardwareError` when the port does not exist at all.
     """
 
     async def read(self) -> Scan:
