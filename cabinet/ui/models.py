@@ -238,9 +238,10 @@ class WitnessOut(BaseModel):
 
 
 class WitnessState(BaseModel):
-    """Whether a witness's badge was read and the PIN is awaited."""
+    """Whether a witness's badge was read, and who else may witness (to pick a name instead)."""
 
     badge_read: bool
+    candidates: list[WitnessOut]
 
 
 class DiscrepancyOut(BaseModel):

@@ -115,7 +115,10 @@ async def witness_state(
     rt: Rt, user_id: Annotated[str, Depends(allowed(Action.WASTE, Action.RESOLVE))]
 ) -> WitnessState:
     """Whether a witness's badge has been read at this screen (never the badge itself)."""
-    return WitnessState(badge_read=rt.scans.witness_badge is not None)
+    return WitnessState(
+        badge_read=rt.scans.witness_badge is not None,
+        candidates=[WitnessOut(user_id=i, name=n) for i, n in rt.stock.witnesses(user_id)],
+    )
 
 
 @router.post("/api/witness", tags=["tasks"], responses=REFUSALS)

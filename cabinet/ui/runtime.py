@@ -92,7 +92,10 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.binder = Binder(self.cabinet)
-        self.scans = ScanRouter(self.cabinet, self.hub, self.clock, self.language)
+        self.scans = ScanRouter(
+            self.cabinet, self.hub, self.clock, self.language, names=self.stock.user_name
+        )
+        self.scans.reading = self.reader is not None
 
     def sync(self) -> SyncOut:
         """The link with the central now."""
@@ -152,7 +155,10 @@ class Runtime:
             )
             self.hub.publish("discrepancy", {**data, "controlled": controlled})
         else:
+            if isinstance(event, wf.ScanRead) and event.kind == "drug_pack":
+                data = {"kind": "pack", **plain(event.detail)}
             kinds: dict[type[Any], str] = {
+                wf.ScanRead: "scan",
                 wf.Progress: "progress",
                 wf.Committed: "committed",
                 wf.Cancelled: "cancelled",

@@ -1,9 +1,15 @@
-"""Routes what the barcode reader reads: badges to sign-in or witness, packs to restock."""
+"""What the barcode reader read, as the screen needs it: a badge awaiting its PIN, a witness's
+badge, a pack to load.
+
+In the daemon the workflows own the reader (they sign in by badge and hold the last pack): this
+router then only reads their state. When nobody else reads it, the router reads it itself and
+routes each read the same way."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import hal
@@ -30,9 +36,17 @@ class ScanRouter:
     """One reader, several meanings: who is at the screen decides where a read goes."""
 
     def __init__(
-        self, cabinet: Cabinet, hub: EventHub, clock: Clock, language: Language, ttl_s: float = 60
+        self,
+        cabinet: Cabinet,
+        hub: EventHub,
+        clock: Clock,
+        language: Language,
+        ttl_s: float = 60,
+        names: Callable[[str], str] | None = None,
     ) -> None:
         self._cabinet = cabinet
+        self._names = names or (lambda user_id: user_id)
+        self.reading = False  # True while this router reads the reader itself
         self._hub = hub
         self._clock = clock
         self._language: Language = language
@@ -51,18 +65,28 @@ class ScanRouter:
     @property
     def pending_badge(self) -> PendingBadge | None:
         """The badge read at the sign-in screen, whose owner is to type the PIN."""
+        if not self.reading:
+            user_id = self._cabinet.core.pending_badge
+            if user_id is None or self._cabinet.core.session is not None:
+                return None
+            return PendingBadge(user_id=user_id, name=self._names(user_id))
         held = self._fresh(self._pending)
         return held.badge if held else None
 
     @property
     def witness_badge(self) -> str | None:
         """The raw code of a badge read while someone is signed in (a witness signing in)."""
+        if not self.reading:
+            code = getattr(self._cabinet.core, "witness_badge", None)
+            return code if isinstance(code, str) else None
         held = self._fresh(self._witness)
         return held.code if held else None
 
     @property
     def pack(self) -> hal.Scan | None:
         """The last drug pack read (for a restock)."""
+        if not self.reading:
+            return self._cabinet.core.last_pack
         held = self._fresh(self._pack)
         return held.scan if held else None
 
@@ -76,6 +100,8 @@ class ScanRouter:
     def clear(self) -> None:
         """Forget every held read (sign-in done, sign-out, cancel)."""
         self._pending = self._witness = self._pack = None
+        if not self.reading and self._cabinet.core.session is None:
+            self._cabinet.core.pending_badge = None  # the wrong person scanned: start over
 
     def clear_witness(self) -> None:
         """The witness has signed in (or gave up)."""
@@ -131,6 +157,7 @@ class ScanRouter:
 
     async def run(self, reader: hal.BarcodeReader) -> None:
         """Read forever; a failing port is retried, garbage is reported and skipped."""
+        self.reading = True
         while True:
             try:
                 scan = await reader.read()

@@ -119,6 +119,23 @@ class StockReader:
             for r in rows
         ]
 
+    def witnesses(self, actor: str) -> list[tuple[str, str]]:
+        """Who may witness for this actor: active nurses and pharmacists other than the actor."""
+        rows = (
+            self._db()
+            .execute(
+                "SELECT id, name, roles FROM users WHERE active = 1 AND id != ? ORDER BY name",
+                (actor,),
+            )
+            .fetchall()
+        )
+        allowed = {"nurse", "pharmacist"}
+        return [
+            (str(r[0]), str(r[1]))
+            for r in rows
+            if allowed & {part.strip() for part in str(r[2]).split(",")}
+        ]
+
     def user_name(self, user_id: str) -> str:
         """A user's display name (the id itself when unknown)."""
         row = self._db().execute("SELECT name FROM users WHERE id = ?", (user_id,)).fetchone()

@@ -4,6 +4,7 @@ role checks on every route, refusals in words, and a dispense driven through HTT
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 
@@ -130,3 +131,30 @@ async def test_a_scheduled_dose_dispensed_through_the_api_commits(
     await ward.until(lambda: ward.cabinet.ticket() is None)
     assert ward.stock(0, 0) == 18
     assert (await client.get("/api/task")).json() is None
+
+
+async def test_a_witness_badge_read_by_the_kiosk_router_signs_the_witness_in(
+    tmp_path: Path,
+) -> None:
+    # A cabinet whose workflows do not read the scanner: the kiosk routes the reads itself.
+    ward = Ward(tmp_path, ui_reads_scanner=True)
+    await ward.start(serve=False)
+    try:
+        transport = httpx.ASGITransport(app=ward.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            assert (await badge_in(ward, client, "nurse1")).status_code == 200
+            task = await client.post("/api/waste", json={"item_code": "MORPH10", "quantity": 1})
+            assert task.json()["needs_witness"] is True
+            assert (await client.get("/api/witness")).json()["badge_read"] is False
+            ward.metal.scanner.badge("B-NURSE1")  # the actor cannot witness
+            await ward.until(lambda: ward.runtime.scans.witness_badge is not None)
+            same = await client.post("/api/witness", json={"pin": PINS["nurse1"]})
+            assert same.json()["detail"]["code"] == "witness_same_as_actor"
+            ward.metal.scanner.badge("B-NURSE2")
+            await ward.until(lambda: ward.runtime.scans.witness_badge is not None)
+            signed = await client.post("/api/witness", json={"pin": PINS["nurse2"]})
+            assert signed.json() == {"user_id": "nurse2", "name": "Bruno Petit"}
+            done = await client.post("/api/task/confirm")
+            assert done.status_code == 200, done.text
+    finally:
+        await ward.stop()

@@ -138,7 +138,7 @@ def test_controlled_waste_with_a_witness(page: Page, ward: WardThread) -> None:
     page.get_by_test_id("waste-qty-1").click()
     page.get_by_test_id("waste-start").click()
     expect(page.get_by_test_id("witness")).to_be_visible()
-    ward.call(ward.ward.metal.scanner.badge, BADGES["nurse2"])
+    page.get_by_test_id("witness-nurse2").click()
     expect(page.get_by_test_id("witness-read")).to_be_visible()
     press_pin(page, PINS["nurse2"], pad="witness-pad")
     page.get_by_test_id("task-confirm").click()

@@ -76,7 +76,9 @@ class FakeSync:
 class Ward:
     """Everything a kiosk test needs, started and stopped in the running loop."""
 
-    def __init__(self, root: Path, *, inactivity_s: float = 60.0) -> None:
+    def __init__(
+        self, root: Path, *, inactivity_s: float = 60.0, ui_reads_scanner: bool = False
+    ) -> None:
         self.clock = WardClock()
         self.db = root / "cabinet.db"
         self.store = Store(self.db, self.clock)
@@ -103,7 +105,16 @@ class Ward:
             release_expiry_s=30.0,
             return_bin_drawer=RETURN_BIN[0],
         )
-        self.cabinet = Cabinet(self.store, self.coordinator, self.clock, settings, tick_s=0.2)
+        # As in the daemon, the workflows read the barcode reader, unless the test wants the
+        # kiosk's own router to read it (a cabinet whose workflows take scans only by call).
+        self.cabinet = Cabinet(
+            self.store,
+            self.coordinator,
+            self.clock,
+            settings,
+            tick_s=0.2,
+            scanner=None if ui_reads_scanner else self.metal.scanner,
+        )
         self.sync = FakeSync(self.clock)
         drawers = tuple(
             DrawerSection(
@@ -120,7 +131,7 @@ class Ward:
             language="fr",
             sync_state=self.sync.state,
             hardware=self.coordinator,
-            reader=self.metal.scanner,
+            reader=self.metal.scanner if ui_reads_scanner else None,
         )
         self.app = create_app(self.runtime)
         self.server = UiService(self.app, self.runtime.hub, host="127.0.0.1", port=0)

@@ -140,27 +140,37 @@ SCREENS.override = async (main, patientId) => {
   draw();
 };
 
-// Witness sign-in on the same screen: the witness scans a badge, then types a PIN.
+// Witness sign-in on the same screen: the witness scans a badge (or touches their name),
+// then types a PIN on the pad.
 function witnessBox(onSigned) {
   const box = h("div", { class: "card", testid: "witness" });
-  let witness = null, error = null, read = false;
-  const draw = () => fill(box, 
+  let witness = null, error = null, read = false, chosen = null, candidates = [];
+  const pad = (userId) => pinPad(async (pin) => {
+    try {
+      witness = await api("POST", "/api/witness", userId ? { pin, user_id: userId } : { pin });
+      error = null; draw(); onSigned(witness);
+    } catch (e) { error = e; read = false; chosen = null; draw(); }
+  }, { testid: "witness-pad" });
+  const draw = () => fill(box,
     h("b", {}, witness ? t("waste.witness_ok", { name: witness.name }) : t("waste.witness")),
     error ? errorBox(error) : null,
-    !witness && read ? h("div", {}, h("div", { testid: "witness-read" }, t("witness.read")),
-      pinPad(async (pin) => {
-        try { witness = await api("POST", "/api/witness", { pin }); error = null; draw(); onSigned(witness); }
-        catch (e) { error = e; read = false; draw(); }
-      }, { testid: "witness-pad" })) : null);
+    witness ? null : read ? h("div", {}, h("div", { testid: "witness-read" }, t("witness.read")), pad(null)) :
+      chosen ? h("div", {}, h("div", { testid: "witness-read" }, t("signin.hello", { name: chosen.name })), pad(chosen.user_id)) :
+        h("div", {}, h("p", { class: "muted" }, t("witness.or_name")),
+          h("div", { class: "row" }, candidates.map((c) => h("button", { testid: "witness-" + c.user_id,
+            onclick: () => { chosen = c; draw(); } }, c.name)))));
   const poll = async () => {
-    if (!document.body.contains(box) && box.isConnected === false && witness) return;
     try {
       const state = await api("GET", "/api/witness");
-      if (state.badge_read !== read) { read = state.badge_read; draw(); }
+      const names = JSON.stringify(state.candidates);
+      if (state.badge_read !== read || names !== JSON.stringify(candidates)) {
+        read = state.badge_read; candidates = state.candidates; draw();
+      }
     } catch (e) { return; }
   };
   const timer = setInterval(() => { if (witness || !box.isConnected) clearInterval(timer); else poll(); }, 400);
   draw();
+  poll();
   return box;
 }
 
