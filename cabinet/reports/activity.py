@@ -34,23 +34,27 @@ def robust_z(values: list[float]) -> list[float]:
 def build_activity(conn: sqlite3.Connection, params: Params) -> Report:
     """Dispenses in the period, counted and summed by patient, by user and by item."""
     low, high = params.bounds()
-    with snapshot(conn):
-        # One pass over the period, grouped finely in SQL and rolled up below.
-        rows = conn.execute(
-            "SELECT actor, patient_id, item_code, substr(at, 1, 10), COUNT(*), -SUM(quantity)"
-            " FROM ledger WHERE kind = ? AND at >= ? AND at < ?"
-            " GROUP BY actor, patient_id, item_code, substr(at, 1, 10)",
-            (kinds.DISPENSE, low, high),
-        ).fetchall()
-        names = dict(conn.execute("SELECT code, name FROM items").fetchall())
     by: dict[str, dict[str, list[int]]] = {"patient": {}, "user": {}, "item": {}}
     per_day: dict[str, dict[str, float]] = defaultdict(dict)
-    for actor, patient, item, day, count, units in rows:
-        for key, value in (("patient", patient), ("user", actor), ("item", item)):
-            slot = by[key].setdefault(str(value or ""), [0, 0])
-            slot[0] += int(count)
-            slot[1] += int(units or 0)
-        per_day[str(item or "")][day] = per_day[str(item or "")].get(day, 0.0) + float(units or 0)
+    patients, users, items = by["patient"], by["user"], by["item"]
+    with snapshot(conn):
+        # One pass over the covering index, summed here: cheaper than four GROUP BY sorts.
+        rows = conn.execute(
+            "SELECT actor, patient_id, item_code, at, quantity FROM ledger"
+            " WHERE kind = ? AND at >= ? AND at < ?",
+            (kinds.DISPENSE, low, high),
+        )
+        for actor, patient, item, at, quantity in rows:
+            for table, key in ((patients, patient), (users, actor), (items, item)):
+                slot = table.get(key or "")
+                if slot is None:
+                    slot = table[key or ""] = [0, 0]
+                slot[0] += 1
+                slot[1] -= quantity
+            daily = per_day[item or ""]
+            day = at[:10]
+            daily[day] = daily.get(day, 0.0) - quantity
+        names = dict(conn.execute("SELECT code, name FROM items").fetchall())
     report = Report(name="activity", title=f"Activity, {params.period_text()}", params=params)
     report.summary = {
         "dispenses": sum(v[0] for v in by["item"].values()),

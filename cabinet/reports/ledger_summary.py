@@ -24,6 +24,7 @@ def build_ledger(conn: sqlite3.Connection, params: Params) -> Report:
     with snapshot(conn):
         by_kind = conn.execute(
             "SELECT kind, COUNT(*), SUM(ABS(quantity)), MIN(seq), MAX(seq) FROM ledger"
+            " INDEXED BY ledger_kind_at_cover"
             " WHERE at >= ? AND at < ? GROUP BY kind ORDER BY kind",
             (low, high),
         ).fetchall()

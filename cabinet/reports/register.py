@@ -130,28 +130,30 @@ def _register_rows(
         f" AND kind IN ({', '.join('?' * len(_KINDS))}) ORDER BY seq",
         (kinds.DISCREPANCY, code, low, high, *_KINDS),
     )
+    movements = frozenset(kinds.MOVEMENT_KINDS)
+    names: dict[tuple[int, int], str] = {}
     for row in cursor:
         seq, at, kind, actor, witness, patient, order, drawer, pocket, lot, qty = row[:11]
         after, expected, counted, blind, wasted, facts = row[11:]
-        place = (int(drawer), int(pocket)) if drawer is not None and pocket is not None else None
-        where = f"{place[0]}.{place[1]}" if place else ""
+        place = (drawer, pocket) if drawer is not None and pocket is not None else None
+        where = names.setdefault(place, f"{drawer}.{pocket}") if place else ""
         note = ""
         if kind == kinds.DISCREPANCY:
             expected, counted, note = _discrepancy_facts(facts, code)
         elif kind == kinds.COUNT and expected is None:
             expected = after  # a matching count records the stock it confirmed as its balance
-        elif kind in kinds.MOVEMENT_KINDS and place is not None:
+        elif kind in movements and place is not None:
             before = pockets.get(place, 0)
             if blind is not None:
                 expected, counted = before, blind  # the blind count before the take
-            if isinstance(after, int) and place not in bins:
+            now = before + qty
+            if after is not None and place not in bins:
                 # The store wrote the pocket's balance with the event: a jump means a gap.
-                if after != before + qty:
+                if after != now:
                     note = f"pocket balance jumps from {before} to {after} for {qty:+d}"
-                pockets[place] = after
-            else:
-                pockets[place] = before + qty
-            balance = sum(pockets.values())
+                now = int(after)
+            pockets[place] = now
+            balance += now - before
         diff = (
             counted - expected if isinstance(counted, int) and isinstance(expected, int) else None
         )

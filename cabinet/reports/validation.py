@@ -72,5 +72,8 @@ def export_register(
     document["format"] = EXPORT_FORMAT
     document["cabinet_id"] = cabinet_id
     return sign_document(
-        json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8"), key
+        json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8"
+        ),
+        key,
     )
