@@ -145,6 +145,19 @@ async def _clear(ctx: SimContext, args: list[str]) -> Any:
     return {"cleared": True}
 
 
+async def _settle(ctx: SimContext, args: list[str]) -> Any:
+    """Show or set how long a disturbed load cell takes to settle."""
+    if args:
+        try:
+            seconds = float(args[0]) if len(args) == 1 else -1.0
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds <= 30:
+            raise Usage("settle [SECONDS] (0 to 30)")
+        ctx.cabinet.settle_s = seconds
+    return {"settle_s": ctx.cabinet.settle_s}
+
+
 async def _reset(ctx: SimContext, args: list[str]) -> Any:
     """Back to power-on: every drawer closed, locked and empty; no fault; no pending scan."""
     ints(args, 0, "reset")
@@ -213,6 +226,7 @@ COMMANDS: dict[str, Command] = {
     "wristband": Command("wristband IPP", "present a patient wristband", _wristband),
     "fault": Command("fault KIND ...", "inject a fault (help fault for the kinds)", _fault),
     "clear": Command("clear", "heal every fault and drop the tamper latch", _clear),
+    "settle": Command("settle [SECONDS]", "show or set the load cells' settling time", _settle),
     "reset": Command("reset", "back to power-on: closed, locked, empty, no fault", _reset),
     "events": Command("events [SINCE]", "writes seen on the wire after sequence SINCE", _events),
     "endpoints": Command("endpoints", "where the bus, scanner and control port are", _endpoints),

@@ -76,7 +76,7 @@ class Cabinet:
         """Build every drawer closed and locked, every pocket empty."""
         self.layout = layout
         self.clock = clock
-        self.settle_s = settle_s
+        self.settle_s = self.default_settle_s = settle_s
         self.noise_cg = noise_cg
         self.capacity_cg = capacity_cg
         self.rng = random.Random(seed)
@@ -84,7 +84,8 @@ class Cabinet:
         self.reset()
 
     def reset(self) -> None:
-        """Back to the state at power-on: closed, locked, empty, healthy."""
+        """Back to the state at power-on: closed, locked, empty, healthy, usual settling."""
+        self.settle_s = self.default_settle_s
         self.tamper = False
         self.power_fault = False
         self.rebooting_until = 0.0

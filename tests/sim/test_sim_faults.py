@@ -97,12 +97,12 @@ def test_load_cell_faults_show_in_the_status_bits(sim: SimProcess, modbus: Modbu
 def test_a_board_reboot_drops_alive_and_relocks(sim: SimProcess, modbus: ModbusTcpClient) -> None:
     """reboot: alive bit 0 and locks relocked; writes refused as busy; alive again afterwards."""
     modbus.write_register(0x0102, 8000, device_id=BOARD)
-    sim.ok("fault reboot 0.5")
+    sim.ok("fault reboot 1.5")
     assert board_status(modbus) & 1 == 0
     assert modbus.read_coils(2, count=1, device_id=BOARD).bits[0] is False
     busy = modbus.write_register(0x0102, 1000, device_id=BOARD)
     assert busy.isError() and busy.exception_code == 6
-    time.sleep(0.6)
+    time.sleep(1.6)
     assert board_status(modbus) & 1 == 1
     assert modbus.read_coils(2, count=1, device_id=BOARD).bits[0] is False
 

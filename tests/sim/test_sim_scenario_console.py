@@ -132,7 +132,9 @@ def test_reset_returns_the_cabinet_to_power_on(sim: SimProcess) -> None:
     sim.ok("force 2")
     sim.ok("fault stuck-lock 3")
     sim.ok("fault slow board 50")
+    sim.ok("settle 5")
     sim.ok("reset")
+    assert sim.ok("settle") == {"settle_s": 0.2}, "back to the --settle given at start"
     state = sim.ok("status")
     assert state["board"] == {"alive": True, "tamper": False, "power_fault": False}
     assert state["bus_faults"] == {}
