@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from cabinet.clock import DrivenClock
 from cabinet.reports import FORMATS, Params, build, render
 from cabinet.reports.formats import parse_csv, parse_json
 from cabinet.reports.html import parse_html_tables
 from cabinet.reports.model import Report
-from cabinet.store import open_read_only
+from cabinet.store import Movement, MovementKind, Store, open_read_only
 from tests.reports.history import AS_OF, MORPH, OXY, PARA, UNIT, History
 
 
@@ -237,3 +238,37 @@ def test_unknown_report_and_format_are_refused(conn: sqlite3.Connection) -> None
             params(date_from=dt.date(2026, 11, 5), date_to=dt.date(2026, 11, 1)),
             "json",
         )
+
+
+def test_register_counts_only_the_item_s_share_of_the_return_bin(fresh_ward: History) -> None:
+    """An oxycodone return joins a morphine return in the bin: each register sees its own."""
+    clock = DrivenClock(AS_OF)
+    store = Store(fresh_ward.path, clock)
+    try:
+        store.move(
+            Movement(
+                kind=MovementKind.RETURN,
+                drawer=1,
+                pocket=0,
+                delta=1,
+                actor="n2",
+                item_code=OXY,
+                patient_id="P1",
+            )
+        )
+    finally:
+        store.close()
+    conn = open_read_only(fresh_ward.path)
+    try:
+        report = build("controlled", conn, params(date_from=dt.date(2026, 11, 5)))
+    finally:
+        conn.close()
+    items = {r["item"]: r for r in report.table("items").as_dicts()}
+    assert (items[MORPH]["opening"], items[MORPH]["closing"]) == (5, 5)
+    assert (items[OXY]["opening"], items[OXY]["closing"]) == (5, 5)
+    oxy_return = report.table("register").as_dicts()[-1]
+    assert (oxy_return["kind"], oxy_return["balance"], oxy_return["pocket_balance"]) == (
+        "return",
+        5,
+        1,
+    )
