@@ -11,6 +11,7 @@ import sqlite3
 
 from cabinet.clock import iso
 from cabinet.store import NewEvent, Store, ledger
+from cabinet.store.movements import insert_alarm
 from proto.cabinet.v1 import sync_pb2
 
 CURSOR_KEY = "sync.change_version"
@@ -211,15 +212,15 @@ def _pocket(conn: sqlite3.Connection, store: Store, plan: sync_pb2.PocketAssignm
                 item_code=held,
                 drawer=plan.drawer,
                 pocket=plan.pocket,
-                payload={"alarm": "pocket_reassignment_deferred", "message": message},
+                payload={
+                    "alarm": "pocket_reassignment_deferred",
+                    "severity": "warning",
+                    "message": message,
+                },
             ),
             iso(store.clock.now()),
         )
-        conn.execute(
-            "INSERT INTO alarms (ledger_seq, raised_at, kind, severity, message) "
-            "VALUES (?, ?, 'pocket_reassignment_deferred', 'warning', ?)",
-            (stored.seq, stored.at, message),
-        )
+        insert_alarm(conn, stored, "pocket_reassignment_deferred", "warning", message, stored.at)
         return
     conn.execute(
         "UPDATE pockets SET item_code = ?, par = ?, max = ? WHERE drawer = ? AND pocket = ?",

@@ -67,6 +67,7 @@ class Uplink:
         self.wake = asyncio.Event()
         self.central_checkpoint = 0  # highest checkpoint the central confirmed holding
         self.ticks = 0  # loop turns, for the daemon's watchdog
+        self._alarmed: tuple[grpc.StatusCode, int | None] | None = None
 
     async def push_once(self) -> int:
         """Send one batch (or pending checkpoints); return how many events were acknowledged."""
@@ -132,12 +133,30 @@ class Uplink:
         self.status.problem(text)
         log.error("sync: central refused a push: %s", text)
         seq = bad_seq(error)
+        self._alarm_once(code, seq, text)
         first = self.outbox.first_pending()
         if code == grpc.StatusCode.FAILED_PRECONDITION and seq and first and 0 < seq < first:
             # A gap before our oldest pending event: the central lost what it had acknowledged.
             log.warning("sync: central asks again from event %d", seq)
             self.outbox.resend_from(seq)
             self.status.outbox_depth = self.outbox.depth()
+
+    def _alarm_once(self, code: grpc.StatusCode, seq: int | None, text: str) -> None:
+        """A refusal is not an outage: raise one alarm per distinct refusal (the heartbeat
+        carries open alarms to the central even while the outbox is stuck behind it)."""
+        if (code, seq) == self._alarmed:
+            return
+        self._alarmed = (code, seq)
+        severity = "warning" if code == grpc.StatusCode.FAILED_PRECONDITION else "critical"
+        try:
+            self.outbox.store.raise_alarm(
+                "sync_refused",
+                f"the central refused the ledger: {text}",
+                severity=severity,
+                payload={"status": code.name, "seq": seq},
+            )
+        except StorageError as exc:
+            log.error("sync: cannot record the refusal alarm: %s", exc)
 
     def nudge(self) -> None:
         """A new event was recorded: send it now rather than at the next poll."""

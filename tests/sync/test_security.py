@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -13,10 +14,18 @@ from cabinet.config import CentralSection
 from cabinet.errors import ConfigError
 from cabinet.security import pki
 from cabinet.store import open_read_only
+from cabinet.sync import SyncService
 from cabinet.sync.channel import open_channel
 from cabinet.sync.outbox import Outbox
 from proto.cabinet.v1 import sync_pb2, sync_pb2_grpc
-from tests.sync.conftest import CABINET_A, CABINET_B, Cabinet, CentralHarness
+from tests.sync.conftest import (
+    CABINET_A,
+    CABINET_B,
+    Cabinet,
+    CentralHarness,
+    cabinet_config,
+    eventually,
+)
 
 
 def channel(
@@ -182,3 +191,38 @@ def test_insecure_channel_is_refused_in_production() -> None:
     section = CentralSection(insecure_development=True)
     with pytest.raises(ConfigError, match="production"):
         open_channel(section, production=True)
+
+
+async def test_a_refused_ledger_raises_one_alarm_that_the_heartbeat_carries(
+    central: CentralHarness, cabinet_factory: Callable[..., Cabinet], site_pki: Path
+) -> None:
+    """Signed with a key the central does not know for it: refused, alarmed once, reported."""
+    cabinet, impostor = cabinet_factory("a"), cabinet_factory("other")
+    cabinet.fill(250)
+    central.db.register_cabinet(CABINET_A, impostor.public_pem)
+    await central.start()
+    service = SyncService(
+        cabinet_config(cabinet.state, site_pki, central.port), cabinet.store, cabinet.clock
+    )
+    await service.start()
+
+    def reported() -> list[str]:
+        beat = central.db.heartbeat(CABINET_A)
+        if beat is None:
+            return []
+        return [a.kind for a in sync_pb2.HeartbeatRequest.FromString(beat[1]).open_alarms]
+
+    try:
+        await eventually(lambda: "sync_refused" in reported(), 10, "the alarm at the central")
+        await asyncio.sleep(0.5)  # several more refused attempts
+    finally:
+        await service.stop()
+    state = service.state()
+    assert state.online and state.last_error.startswith("DATA_LOSS")
+    assert "checkpoint 100" in state.last_error
+    rows = cabinet.store.conn.execute(
+        "SELECT severity, message FROM alarms WHERE kind = 'sync_refused'"
+    ).fetchall()
+    assert len(rows) == 1 and rows[0][0] == "critical"
+    assert cabinet.pending() == 251  # nothing acknowledged; the alarm itself waits too
+    assert central.db.head(CABINET_A)[0] == 0
