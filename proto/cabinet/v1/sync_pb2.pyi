@@ -257,6 +257,8 @@ Global___Checkpoint: _TypeAlias = Checkpoint  # noqa: Y015
 
 @_typing.final
 class PushEventsRequest(_message.Message):
+    """A batch of the cabinet's ledger, with the checkpoints that cover it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EVENTS_FIELD_NUMBER: _builtins.int
@@ -448,10 +450,13 @@ class Patient(_message.Message):
     ipp: _builtins.str
     """hospital patient identifier (IPP)"""
     name: _builtins.str
+    """family name in capitals, then given name"""
     birth_date: _builtins.str
     """ISO date"""
     room: _builtins.str
+    """room number on the ward"""
     bed: _builtins.str
+    """bed in the room (e.g. "A")"""
     @_builtins.property
     def allergies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """free text, shown with every order of the patient"""
@@ -495,8 +500,11 @@ class Order(_message.Message):
     VERIFIED_BY_FIELD_NUMBER: _builtins.int
     PRESCRIBER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """the prescription line's identifier"""
     patient_ipp: _builtins.str
+    """Patient.ipp"""
     item_code: _builtins.str
+    """Item.code"""
     dose: _builtins.int
     """item units per administration"""
     kind: Global___OrderKind.ValueType
@@ -568,13 +576,19 @@ class User(_message.Message):
     PIN_HASH_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """staff identifier, shown in the ledger as actor/witness"""
     name: _builtins.str
+    """display name"""
     badge_hash: _builtins.str
+    """scrypt string of the badge code ("" none)"""
     pin_hash: _builtins.str
+    """scrypt string of the PIN ("" none)"""
     active: _builtins.bool
     """false: may no longer sign in"""
     @_builtins.property
-    def roles(self) -> _containers.RepeatedScalarFieldContainer[Global___Role.ValueType]: ...
+    def roles(self) -> _containers.RepeatedScalarFieldContainer[Global___Role.ValueType]:
+        """at least one"""
+
     def __init__(
         self,
         *,
