@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import statistics
 from collections import defaultdict
@@ -15,6 +16,18 @@ from cabinet.reports.model import Cell, Chart, Params, Report, Series, Table, sn
 _MAD_SCALE = 0.6745
 _MEAN_AD_SCALE = 1.2533
 _CHART_ITEMS = 6
+_MAX_DAILY_POINTS = 120
+
+
+def _by_week(per_day: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Daily units summed per week, each week named by its Monday."""
+    weekly: dict[str, dict[str, float]] = defaultdict(dict)
+    for item, days in per_day.items():
+        for day, units in days.items():
+            date = dt.date.fromisoformat(day)
+            monday = (date - dt.timedelta(days=date.weekday())).isoformat()
+            weekly[item][monday] = weekly[item].get(monday, 0.0) + units
+    return weekly
 
 
 def robust_z(values: list[float]) -> list[float]:
@@ -78,12 +91,17 @@ def build_activity(conn: sqlite3.Connection, params: Params) -> Report:
         )
     top = [str(r[0]) for r in report.table("by_item").rows[:_CHART_ITEMS]]
     days = sorted({day for item in top for day in per_day[item]})
+    weekly = len(days) > _MAX_DAILY_POINTS
+    if weekly:
+        # A long period reads better by week (keyed by its Monday).
+        per_day = _by_week(per_day)
+        days = sorted({day for item in top for day in per_day[item]})
     if top and days:
         report.charts.append(
             Chart(
-                title="Units dispensed per day, most used items",
+                title="Units dispensed, most used items",
                 kind="line",
-                y_label="units per day",
+                y_label="units per week" if weekly else "units per day",
                 series=[
                     Series(
                         label=f"{names.get(i, i)}",

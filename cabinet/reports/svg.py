@@ -7,7 +7,7 @@ from html import escape
 from cabinet.reports.model import Chart
 
 _W, _H = 680, 240
-_LEFT, _RIGHT, _TOP, _BOTTOM = 48, 12, 14, 44
+_LEFT, _RIGHT, _TOP, _BOTTOM = 52, 34, 24, 44
 # Distinct in print and for the common colour-vision deficiencies (Okabe-Ito).
 _COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
@@ -15,11 +15,10 @@ _COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#
 def _scale_max(values: list[float]) -> float:
     """A round top for the y axis."""
     top = max([*values, 1.0])
-    for step in (1, 2, 5):
-        for power in range(0, 9):
-            candidate = step * 10**power
-            if candidate >= top:
-                return float(candidate)
+    for power in range(0, 10):
+        for step in (1, 2, 5):
+            if step * 10**power >= top:
+                return float(step * 10**power)
     return top
 
 
@@ -30,7 +29,7 @@ def _axes(top: float, labels: list[str], y_label: str) -> list[str]:
         f'<line x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{_H - _BOTTOM}" class="axis"/>',
         f'<line x1="{_LEFT}" y1="{_H - _BOTTOM}" x2="{_W - _RIGHT}" y2="{_H - _BOTTOM}"'
         ' class="axis"/>',
-        f'<text x="4" y="{_TOP + 4}" class="lbl">{escape(y_label)}</text>',
+        f'<text x="4" y="12" class="lbl">{escape(y_label)}</text>',
     ]
     for i in range(5):
         value = top * i / 4
