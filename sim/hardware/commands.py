@@ -90,6 +90,13 @@ async def _stock_demo(ctx: SimContext, args: list[str]) -> Any:
     return {"loaded": loaded}
 
 
+async def _tare(ctx: SimContext, args: list[str]) -> Any:
+    """Zero a pocket's load cell on what it carries (the transmitter's front-panel tare)."""
+    d, p = ints(args, 2, "tare D P")
+    ctx.cabinet.tare(d, p)
+    return {"drawer": d, "pocket": p, "tare_cg": ctx.cabinet.pocket(d, p).zero_cg}
+
+
 async def _release(ctx: SimContext, args: list[str]) -> Any:
     """Energise a lock as if the board had been told to over Modbus."""
     d, ms = ints(args, 2, "release D MS")
@@ -216,6 +223,7 @@ COMMANDS: dict[str, Command] = {
     "stock-demo": Command(
         "stock-demo", "fill the demo pocket plan's pockets with their demo stock", _stock_demo
     ),
+    "tare": Command("tare D P", "zero pocket P's cell on its load (front-panel tare)", _tare),
     "release": Command("release D MS", "energise drawer D's lock for MS ms", _release),
     "relock": Command("relock", "relock every drawer now", _relock),
     "scan": Command("scan TEXT", "send a raw read (<GS> for the separator)", _scan),

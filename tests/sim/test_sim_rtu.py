@@ -123,7 +123,7 @@ def test_an_absent_unit_is_silent_on_a_serial_line(tmp_path: Path) -> None:
 
 
 def test_an_hx711_transmitter_answers_like_the_reference_frames(tmp_path: Path) -> None:
-    """Literal RTU frames to an hx711 pocket: status 0x0802 and a weight of 132 (1.32 g)."""
+    """Literal RTU frames to an hx711 pocket: status 0x0802, weight 132, net −15889."""
     config = tmp_path / "cabinet.toml"
     config.write_text(
         "[[drawers]]\nindex = 0\npockets = 1\nscale_profile = 'hx711'\nscale_unit = 40\n"
@@ -141,5 +141,13 @@ def test_an_hx711_transmitter_answers_like_the_reference_frames(tmp_path: Path) 
             assert gross[:-2].hex(" ") == "28 03 04 00 00 00 84"
             both = raw_request(fd, bytes.fromhex("28 03 00 50 00 04"))
             assert both[:-2].hex(" ") == "28 03 08 00 00 00 84 00 00 00 84"
+            # The reference net frame: tared on 160.21 g, now carrying 1.32 g.
+            sim.ok("load 0 0 1 16021")
+            sim.ok("tare 0 0")
+            sim.ok("load 0 0 1 132")
+            time.sleep(0.3)
+            net = raw_request(fd, bytes.fromhex("28 03 00 52 00 02"))
+            assert net[:-2].hex(" ") == "28 03 04 ff ff c1 ef"
+            assert net[-2:] == crc16(net[:-2])
         finally:
             os.close(fd)
