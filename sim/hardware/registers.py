@@ -63,8 +63,12 @@ class BoardMap:
                     out[COIL_LIGHTS + LIGHTS_PER_DRAWER * d + p] = int(on)
             return out
         if table == "discrete":
-            out = {d: int(drawer.closed) for d, drawer in c.drawers.items()}
-            out.update({DI_BOLT + d: int(c.bolt_engaged(d)) for d in c.drawers})
+            # A slot with no drawer fitted reads shut and bolted: nothing there can open.
+            slots = range(max(c.drawers) + 1)
+            out = {d: int(c.drawers[d].closed) if d in c.drawers else 1 for d in slots}
+            out.update(
+                {DI_BOLT + d: int(c.bolt_engaged(d)) if d in c.drawers else 1 for d in slots}
+            )
             return out
         if table == "holding":
             out = {HR_RELOCK: 0}

@@ -190,3 +190,21 @@ def test_mbpoll_reads_a_sensor_and_a_weight_and_releases_a_lock(
     assert f"[{drawer}]: \t1" in mbpoll(port, "-a", "1", "-t", "0", "-r", str(drawer), "127.0.0.1")
     assert sim.ok(f"open {drawer}")["result"] == "opened"
     assert "[5]: \t0" in mbpoll(port, "-a", "1", "-t", "1", "-r", str(drawer), "127.0.0.1")
+
+
+def test_a_slot_without_a_drawer_reads_shut_and_cannot_be_released(tmp_path: Path) -> None:
+    """Drawers 0 and 3 only: slots 1 and 2 read closed and bolted; releasing one is refused."""
+    config = tmp_path / "cabinet.toml"
+    config.write_text("[[drawers]]\nindex = 0\npockets = 2\n[[drawers]]\nindex = 3\npockets = 2\n")
+    with running_sim(tmp_path, "--config", str(config)) as sim:
+        client = ModbusTcpClient("127.0.0.1", port=sim.modbus_port, timeout=1, retries=0)
+        client.connect()
+        try:
+            assert client.read_discrete_inputs(0, count=4, device_id=BOARD).bits[:4] == [1] * 4
+            bolts = client.read_discrete_inputs(0x0100, count=4, device_id=BOARD).bits[:4]
+            assert bolts == [1] * 4
+            refused = client.write_register(0x0101, 1000, device_id=BOARD)
+            assert refused.isError() and refused.exception_code == 2
+            assert not client.write_register(0x0103, 1000, device_id=BOARD).isError()
+        finally:
+            client.close()
