@@ -30,6 +30,7 @@ class Action(enum.Enum):
     REVIEW_OVERRIDE = "review_override"
     WITNESS = "witness"
     VIEW_REPORTS = "view_reports"
+    ACKNOWLEDGE_TAMPER = "acknowledge_tamper"
 
 
 _ALLOWED: dict[Action, frozenset[Role]] = {
@@ -43,6 +44,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.REVIEW_OVERRIDE: frozenset({Role.PHARMACIST}),
     Action.WITNESS: frozenset({Role.NURSE, Role.PHARMACIST}),
     Action.VIEW_REPORTS: frozenset({Role.AUDITOR, Role.PHARMACIST, Role.ADMIN}),
+    Action.ACKNOWLEDGE_TAMPER: frozenset({Role.PHARMACIST, Role.ADMIN}),
 }
 
 

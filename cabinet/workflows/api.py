@@ -32,8 +32,9 @@ import hal
 from cabinet.clock import Clock
 from cabinet.domain.refusals import RefusalCode
 from cabinet.domain.roles import Action, may
+from cabinet.hardware.errors import HardwareUnavailable
 from cabinet.hardware.events import HardwareEvent
-from cabinet.store import Store
+from cabinet.store import NewEvent, Store
 from cabinet.workflows import (
     discrepancy,
     hardware_events,
@@ -369,6 +370,23 @@ class Cabinet:
     def alarms(self, *, active_only: bool = True) -> list[AlarmView]:
         """Recorded alarms, active ones by default."""
         return screens.alarms(self.core, active_only=active_only)
+
+    async def acknowledge_tamper(self) -> int:
+        """A pharmacist checked a forced drawer: relock everything and record who did."""
+        async with self._lock:
+            current = self.core.signed_in()
+            if not may(current.roles, Action.ACKNOWLEDGE_TAMPER):
+                self.core.refuse(RefusalCode.NOT_AUTHORISED)
+            if self.core.task is not None:
+                self.core.refuse(RefusalCode.TASK_IN_PROGRESS)
+            try:
+                await self.core.hardware.acknowledge_tamper()
+            except HardwareUnavailable as exc:
+                self.core.refuse(RefusalCode.HARDWARE_UNAVAILABLE, detail=str(exc))
+            event = self.core.store.record(
+                NewEvent(kind="tamper_acknowledged", actor=current.user_id)
+            )
+            return event.seq
 
     def status(self) -> CabinetStatus:
         """Can drawers open, what is wrong, what is in progress."""

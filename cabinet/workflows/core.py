@@ -13,6 +13,7 @@ import hal
 from cabinet.clock import Clock, iso
 from cabinet.domain.refusals import Language, RefusalCode, Refused
 from cabinet.domain.roles import Role
+from cabinet.hardware.errors import HardwareUnavailable
 from cabinet.hardware.events import CabinetSnapshot, HardwareEvent
 from cabinet.store import Store
 from cabinet.workflows.events import EventHub, RefusedEvent
@@ -30,6 +31,18 @@ class HardwarePort(Protocol):
 
     async def settled_weights(self, drawer: int, timeout_s: float = ...) -> Mapping[int, int]:
         """Every pocket's settled weight in centigrams, waiting until all are stable."""
+        ...
+
+    def check_release(self, drawer: int) -> None:
+        """Raise HardwareUnavailable now if a release of this drawer would be refused."""
+        ...
+
+    async def acknowledge_tamper(self) -> None:
+        """After a person checked a forced drawer: relock all, clearing the board's latch."""
+        ...
+
+    async def relock_all(self, reason: str) -> None:
+        """Relock every drawer now, or raise HardwareUnavailable."""
         ...
 
     async def set_guide_light(self, drawer: int, pocket: int, on: bool) -> None:
@@ -119,6 +132,16 @@ class Core:
         """Call every registered checkpoint hook at this named point of a task."""
         for hook in list(self.checkpoints):
             hook(name, task)
+
+    async def weigh(self, drawer: int) -> dict[int, int]:
+        """Settled weights of a drawer, bounded in real time too; HardwareUnavailable if not."""
+        limit = self.settings.settle_timeout_s
+        try:
+            async with asyncio.timeout(limit * 1.5):
+                weights = await self.hardware.settled_weights(drawer, timeout_s=limit)
+        except TimeoutError:
+            raise HardwareUnavailable(f"drawer {drawer}: weights did not settle") from None
+        return dict(weights)
 
     def refuse(self, code: RefusalCode, **params: Any) -> NoReturn:
         """Publish the refusal for the screen and raise it; nothing has been changed."""

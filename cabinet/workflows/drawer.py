@@ -54,9 +54,9 @@ async def release(core: Core, task: Task) -> None:
         core.refuse(RefusalCode.NO_POCKET)
     drawer = task.drawer
     try:
-        weights = await core.hardware.settled_weights(
-            drawer, timeout_s=core.settings.settle_timeout_s
-        )
+        # Fail fast when the coordinator would refuse anyway (device down, tamper, forced).
+        core.hardware.check_release(drawer)
+        weights = await core.weigh(drawer)
     except HardwareUnavailable as exc:
         core.refuse(RefusalCode.HARDWARE_UNAVAILABLE, detail=str(exc))
     previous = task.state
@@ -111,6 +111,11 @@ async def finish(core: Core, task: Task, after: Mapping[int, int] | None) -> Non
     drawer = task.drawer
     if drawer is None:
         return
+    try:
+        # The task ends here: what is left of the lock pulse must not outlive it.
+        await core.hardware.relock_all(f"{task.kind} {task.id} ended")
+    except HardwareUnavailable as exc:
+        log.error("relock after task %s failed (the pulse still ends by itself): %s", task.id, exc)
     if task.pocket is not None:
         # A lit pocket is harmless; the next task darkens every light.
         with contextlib.suppress(HardwareUnavailable):

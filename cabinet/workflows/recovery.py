@@ -46,9 +46,7 @@ async def _reconcile_if_closed(core: Core) -> None:
         return
     task.drawer_open = False
     try:
-        weights = await core.hardware.settled_weights(
-            task.drawer, timeout_s=core.settings.settle_timeout_s
-        )
+        weights = await core.weigh(task.drawer)
     except HardwareUnavailable as exc:
         # Weights cannot be trusted now: keep the task and judge it when the drawer settles.
         log.warning("task %s: weights not available at start: %s", task.id, exc)

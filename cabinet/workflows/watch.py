@@ -78,9 +78,7 @@ async def _count_back(core: Core) -> None:
     if task is None or task.drawer is None:
         return
     try:
-        weights = await core.hardware.settled_weights(
-            task.drawer, timeout_s=core.settings.settle_timeout_s
-        )
+        weights = await core.weigh(task.drawer)
     except HardwareUnavailable:
         weights = None
     await drawer.finish(core, task, weights)

@@ -62,6 +62,7 @@ ORDERS = [
     ("O-IBU", "IPP001", "IBU400", 1, "prn", [], 360, 3, None),
     ("O-KETA", "IPP002", "KETA50", 1, "prn", [], 60, 4, "pharm1"),
     ("O-AMOX", "IPP002", "AMOX1G", 1, "scheduled", ["12:00"], 0, None, "pharm1"),
+    ("O-IBU2", "IPP002", "IBU400", 1, "prn", [], 0, 4, "pharm1"),
 ]
 OVERRIDE_LIST = ["OXY5", "FURO40", "MORPH10"]
 
