@@ -1,0 +1,1 @@
+"""Example scenario files for `cabinet-sim hardware --scenario` (shipped as package data)."""
