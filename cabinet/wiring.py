@@ -43,6 +43,9 @@ def build_services(ctx: Context) -> list[Service]:
         sync = build_sync_service(ctx.config, ctx.store, ctx.clock, degraded=ctx.degraded)
         ctx.parts["sync"] = sync
         services.append(sync)
+    from cabinet.ui.build import build_ui
+
+    services.append(build_ui(ctx))
     return services
 
 
