@@ -69,7 +69,7 @@ class CoordinatorCore:
         self.fast_period_s = 1.0 / open_drawer_hz
         self.idle_poll_s = idle_poll_s
         self.settle_s = settle_s
-        self.settle_timeout_s = settle_timeout_s or max(5.0, 10 * settle_s)
+        self.settle_timeout_s = settle_timeout_s or max(2.0, 10 * settle_s)
         self.noise_cg = noise_cg
         self._deadline_s = request_deadline_s
         self._attempts = attempts

@@ -53,7 +53,7 @@ class PollingCoordinator(CoordinatorCore):
         await self._board_flags(status)
         for track in self._drawers.values():
             self._drawer_edges(track, status, now)
-            await self._lock_behaviour(track, now)
+            await self._lock_behaviour(track, status, now)
 
     def _check_status_shape(self, status: hal.BoardStatus) -> None:
         """A status that does not cover every configured drawer is nonsense."""
@@ -110,8 +110,11 @@ class PollingCoordinator(CoordinatorCore):
                 track.forced = False
                 self._clear(AlarmCode.DRAWER_FORCED, f"drawer {d}")
 
-    async def _lock_behaviour(self, track: DrawerTrack, now: float) -> None:
-        """A lock energised beyond our pulse is stuck; a pulse that never energised is a fault."""
+    async def _lock_behaviour(
+        self, track: DrawerTrack, status: hal.BoardStatus, now: float
+    ) -> None:
+        """A lock energised beyond our pulse is stuck released; a pulse whose bolt never
+        withdrew is stuck shut (not unsafe: alarmed, and cleared by the next good release)."""
         subject = f"drawer {track.drawer}"
         if track.released and now > track.release_until + self.lock_grace_s:
             self._alarm(
@@ -125,13 +128,15 @@ class PollingCoordinator(CoordinatorCore):
             self._clear(AlarmCode.LOCK_STUCK_RELEASED, subject)
         if track.release_written_at is None:
             return
-        if track.released or not track.closed:
+        d = track.drawer
+        bolt_out = status.bolt_engaged[d] if len(status.bolt_engaged) > d else False
+        if not track.closed or (track.released and not bolt_out):
             track.release_written_at = None
             self._clear(AlarmCode.LOCK_DID_NOT_RELEASE, subject)
         elif now - track.release_written_at > self.lock_grace_s:
             track.release_written_at = None
             self._alarm(
-                AlarmCode.LOCK_DID_NOT_RELEASE, subject, "release written but the lock held"
+                AlarmCode.LOCK_DID_NOT_RELEASE, subject, "release written but the bolt held"
             )
 
     async def _poll_scale(self, track: DrawerTrack, now: float) -> None:
