@@ -218,11 +218,12 @@ def build_controlled(conn: sqlite3.Connection, params: Params) -> Report:
         register.extend(lines)
         entries = sum(int(line[_COL["entry"]] or 0) for line in lines)
         exits = sum(int(line[_COL["exit"]] or 0) for line in lines)
-        # Every line that compared a count with the record: counts, blind counts, discrepancies.
+        # Every count and discrepancy, and the blind counts that disagreed with the record.
         counts = [
             line
             for line in lines
-            if line[_COL["kind"]] == kinds.COUNT or line[_COL["difference"]] is not None
+            if line[_COL["kind"]] in (kinds.COUNT, kinds.DISCREPANCY)
+            or line[_COL["difference"]] not in (None, 0)
         ]
         count_rows.extend(tuple(line[_COL[c]] for c in _COUNT_COLUMNS) for line in counts)
         summary_rows.append(
