@@ -236,7 +236,7 @@ def banner(demo: Demo, url: str | None, config: Path) -> None:
     control = demo.sim_endpoints.get("control")
     if isinstance(control, dict):
         print(f"Technician console: type commands below (try `help`, `badge BADGE-1001`, "
-              f"`open 1`, `take 1 0 1`, `close 1`); or connect to {control['host']}:"
+              f"`open 0`, `take 0 0 1`, `close 0`); or connect to {control['host']}:"
               f"{control['port']} (one command per line, JSON answers).")  # fmt: skip
     for line in demo.missing:
         print(f"NOT AVAILABLE: {line}")

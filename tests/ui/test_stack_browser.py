@@ -1,0 +1,137 @@
+"""The kiosk on the real thing: the daemon, the hardware simulator over Modbus TCP and a pty
+scanner, and the simulated central over mutual TLS, each its own process. A nurse at chromium;
+the simulator's technician console plays her hands. Each test keeps its final screen."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.ui.browser import SCREEN, launch, press_pin, screenshot
+from tests.ui.stack import Stack
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+MARTIN, BERNARD, HADDAD = "8001234567", "8001234568", "8001234569"
+PARA_500 = "3400893678534"  # drawer 0, pocket 0 in the demo plan
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Central, simulator and daemon for the whole module, stopped whatever happens."""
+    s = Stack(Path(tmp_path_factory.mktemp("stack")))
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One chromium for the module."""
+    with sync_playwright() as p:
+        b = launch(p)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Browser, stack: Stack) -> Iterator[Page]:
+    """A fresh kiosk page; whoever signed in is signed out afterwards."""
+    context = browser.new_context(viewport=SCREEN)
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    pg.goto(stack.url)
+    try:
+        yield pg
+    finally:
+        if pg.get_by_test_id("signout").count():
+            pg.get_by_test_id("signout").click()
+        context.close()
+
+
+def nurse_signs_in(page: Page, stack: Stack) -> None:
+    """Marie DUBOIS's badge at the reader (through the simulator's pty), her PIN on the pad."""
+    expect(page.get_by_test_id("scan-prompt")).to_be_visible()
+    stack.sim("badge BADGE-1001")
+    expect(page.get_by_test_id("hello")).to_contain_text("Marie DUBOIS")
+    press_pin(page, "1234")
+    expect(page.get_by_test_id("who")).to_contain_text("Marie DUBOIS")
+
+
+def open_order(page: Page, patient: str, order: str) -> None:
+    """Open the patient until the order synced from the central shows (within seconds)."""
+    deadline = time.monotonic() + 20
+    while True:
+        page.get_by_test_id(f"patient-{patient}").click()
+        try:
+            expect(page.get_by_test_id(f"dispense-{order}")).to_be_enabled(timeout=2_000)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            page.get_by_test_id("back").click()
+
+
+def take_and_close(stack: Stack, pocket: int, count: int) -> None:
+    """Pull drawer 0 once its lock is released, take from a pocket, push it shut."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            stack.sim("open 0")
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    stack.sim(f"take 0 {pocket} {count}")
+    time.sleep(0.3)
+    stack.sim("close 0")
+
+
+def dispense(page: Page, stack: Stack, patient: str, order: str, pocket: int, count: int) -> None:
+    """Sign in, choose the dose, unlock, and let the simulator's hands do the rest."""
+    nurse_signs_in(page, stack)
+    stack.add_order_due_now(order, patient, PARA_500, 2)
+    open_order(page, patient, order)
+    page.get_by_test_id(f"dispense-{order}").click()
+    expect(page.get_by_test_id("pocket-0-0-target")).to_be_visible()
+    page.get_by_test_id("task-confirm").click()
+    take_and_close(stack, pocket, count)
+
+
+def test_stack_scheduled_dose_right_count_right_pocket_commits(page: Page, stack: Stack) -> None:
+    dispense(page, stack, HADDAD, "ORD-UI-1", pocket=0, count=2)
+    expect(page.get_by_test_id("committed")).to_be_visible()
+    expect(page.get_by_test_id("committed")).to_contain_text("2 unité")
+    screenshot(page, "stack_dispense_committed")
+
+
+def test_stack_wrong_pocket_ends_in_the_discrepancy_screen(page: Page, stack: Stack) -> None:
+    dispense(page, stack, MARTIN, "ORD-UI-2", pocket=1, count=2)
+    expect(page.get_by_test_id("discrepancy")).to_be_visible()
+    expect(page.get_by_test_id("discrepancy")).to_be_visible()
+    expect(page.get_by_text("Mauvais casier")).to_be_visible()
+    screenshot(page, "stack_discrepancy_wrong_pocket")
+
+
+def test_stack_one_too_many_ends_in_the_discrepancy_screen(page: Page, stack: Stack) -> None:
+    dispense(page, stack, BERNARD, "ORD-UI-3", pocket=0, count=3)
+    expect(page.get_by_test_id("discrepancy")).to_be_visible()
+    expect(page.get_by_text("Trop d'unités prises")).to_be_visible()
+    screenshot(page, "stack_discrepancy_too_many")
+
+
+def test_stack_offline_banner_when_the_central_stops(page: Page, stack: Stack) -> None:
+    nurse_signs_in(page, stack)
+    expect(page.get_by_test_id("offline-banner")).to_have_count(0)
+    stack.part("simulated central").stop()
+    expect(page.get_by_test_id("offline-banner")).to_be_visible(timeout=40_000)
+    expect(page.get_by_test_id("offline-banner")).to_contain_text("Hors ligne")
+    screenshot(page, "stack_offline_banner")
