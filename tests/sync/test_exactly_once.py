@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from cabinet.store import NewEvent
 from cabinet.sync import SyncService
+from sim.central.db import CentralDb
 from tests.sync.conftest import CABINET_A, Cabinet, CentralHarness, cabinet_config, eventually
 
 
@@ -72,3 +74,37 @@ async def test_ten_thousand_events_through_every_central_fault(
     assert central.db.events(CABINET_A) == cabinet.hashes()
     assert [seq for seq, _ in central.db.events(CABINET_A)] == list(range(1, 10_001))
     assert central.db.head(CABINET_A)[2] == 10_000
+
+
+async def test_central_that_lost_its_data_gets_everything_again(
+    central: CentralHarness, cabinet_factory: Callable[..., Cabinet], site_pki: Path,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """A central restored empty asks for event 1 again; the cabinet resends from there."""
+    cabinet = cabinet_factory()
+    cabinet.fill(300)
+    await central.start(enroll_on_first_contact=True)
+    service = SyncService(
+        cabinet_config(cabinet.state, site_pki, central.port),
+        cabinet.store,
+        cabinet.clock,
+        public_key_pem=cabinet.public_pem,
+    )
+    await service.start()
+    try:
+        await eventually(lambda: cabinet.pending() == 0, 10, "the first drain")
+        await central.stop()
+        central.db.close()
+        central.db = CentralDb(tmp_path / "restored-empty.db")
+        await central.start(enroll_on_first_contact=True)
+        cabinet.store.record(NewEvent(kind="test_event", actor="IDE-001"))
+        # 300 + the new event + the alarm that says the central had lost them.
+        await eventually(lambda: cabinet.pending() == 0, 10, "the outbox to empty again")
+        assert len(central.db.events(CABINET_A)) == 302
+    finally:
+        await service.stop()
+    assert central.db.events(CABINET_A) == cabinet.hashes()
+    alarm = cabinet.store.conn.execute(
+        "SELECT severity FROM alarms WHERE kind = 'sync_refused'"
+    ).fetchone()
+    assert alarm == ("warning",)
