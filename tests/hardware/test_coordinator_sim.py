@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -38,9 +37,10 @@ BOARD_UNIT = 1
 RELEASE_BASE = 0x0100
 
 
-@pytest.fixture
-def simulator(tmp_path: Path) -> Iterator[dict[str, Any]]:
+@pytest.fixture(scope="module")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A running hardware simulator with two drawers of four pockets; its endpoints."""
+    tmp_path = tmp_path_factory.mktemp("sim")
     layout = tmp_path / "cabinet.toml"
     layout.write_text(
         "[[drawers]]\nindex = 0\npockets = 4\n\n[[drawers]]\nindex = 1\npockets = 4\n",
@@ -77,11 +77,16 @@ class Control:
 
     async def __call__(self, command: str) -> Any:
         """Run a command; fail the test if the simulator refuses it."""
-        self._writer.write(command.encode() + b"\n")
-        await self._writer.drain()
-        reply = json.loads(await self._reader.readline())
+        reply = await self.attempt(command)
         assert reply["ok"], reply
         return reply["result"]
+
+    async def attempt(self, command: str) -> dict[str, Any]:
+        """Run a command that the simulator may refuse; its whole reply."""
+        self._writer.write(command.encode() + b"\n")
+        await self._writer.drain()
+        reply: dict[str, Any] = json.loads(await self._reader.readline())
+        return reply
 
     async def releases_since(self, seq: int) -> list[dict[str, Any]]:
         """Lock releases that reached the board after a wire sequence number."""
@@ -117,6 +122,11 @@ async def hardware(
     simulator: dict[str, Any], control: Control
 ) -> AsyncIterator[tuple[HardwareCoordinator, Service]]:
     """The daemon's own hardware part, built by the composition root, started."""
+    # The simulator is shared by the module: start every test from a healed, shut cabinet.
+    await control("clear")
+    for drawer in (0, 1):
+        await control.attempt(f"close {drawer}")
+    await control("relock")
     for pocket in range(4):
         await control(f"load 0 {pocket} 10 {AMPOULE_CG + 10 * pocket}")
     modbus = simulator["modbus"]
@@ -157,10 +167,13 @@ async def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 
 
 
 async def next_event(
-    queue: asyncio.Queue[HardwareEvent], match: Callable[[HardwareEvent], bool], what: str
+    queue: asyncio.Queue[HardwareEvent],
+    match: Callable[[HardwareEvent], bool],
+    what: str,
+    timeout_s: float = 5.0,
 ) -> HardwareEvent:
     """The first event that matches, within a few seconds."""
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + timeout_s
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -256,3 +269,70 @@ async def test_scale_nonsense_and_forced_drawer_over_modbus_tcp(
     await control("close 1")
     await coord.acknowledge_tamper()
     await wait_for(lambda: coord.snapshot().healthy, "tamper acknowledged")
+
+
+def releasable(coord: HardwareCoordinator, drawer: int) -> bool:
+    """True when a release of the drawer would be written now."""
+    try:
+        coord.check_release(drawer)
+    except ReleaseRefused:
+        return False
+    return True
+
+
+SIM_FAULTS = [
+    ("fault exception board", {AlarmCode.PROTOCOL_ERROR, AlarmCode.DEVICE_DOWN},
+     RefusalCode.BOARD_UNAVAILABLE),
+    ("fault slow board 1000", {AlarmCode.DEVICE_DOWN}, RefusalCode.BOARD_UNAVAILABLE),
+    ("fault reboot 1.5", {AlarmCode.BOARD_NOT_ALIVE}, RefusalCode.BOARD_NOT_ALIVE),
+    ("fault power", {AlarmCode.POWER_FAULT}, RefusalCode.POWER_FAULT),
+    ("fault no-answer scale 0", {AlarmCode.DEVICE_DOWN}, RefusalCode.SCALE_UNAVAILABLE),
+    ("fault cell-failed 0 2", {AlarmCode.CELL_FAULT}, RefusalCode.WEIGHTS_UNTRUSTWORTHY),
+    ("fault unstable 0 1", {AlarmCode.CELL_UNSTABLE}, RefusalCode.WEIGHTS_UNTRUSTWORTHY),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("command", "alarms", "refusal"), SIM_FAULTS, ids=[f[0] for f in SIM_FAULTS]
+)
+async def test_simulator_fault_fails_closed_then_recovers(
+    hardware: tuple[HardwareCoordinator, Service],
+    control: Control,
+    command: str,
+    alarms: set[AlarmCode],
+    refusal: RefusalCode,
+) -> None:
+    """Each fault of the technician's console: alarm, refusal, nothing on the wire; healed."""
+    coord, _ = hardware
+    events = coord.subscribe()
+    seq = await control.last_seq()
+    await control(command)
+    await next_event(
+        events, lambda e: isinstance(e, HardwareAlarm) and e.code in alarms, "alarm", 6.0
+    )
+    with pytest.raises(ReleaseRefused) as refused:
+        await coord.release(0, reason="dispense during the fault")
+    assert refused.value.code is refusal
+    assert await control.releases_since(seq) == []
+    await control("clear")
+    await wait_for(lambda: coord.snapshot().healthy, "recovery", 10.0)
+    await wait_for(lambda: releasable(coord, 0), "a release allowed again")
+
+
+async def test_stuck_lock_is_alarmed_and_cleared_by_a_good_release(
+    hardware: tuple[HardwareCoordinator, Service], control: Control
+) -> None:
+    """The bolt stays out although the coil is energised: an alarm; healed, the next clears it."""
+    coord, _ = hardware
+    events = coord.subscribe()
+    await control("fault stuck-lock 0")
+    await coord.settled_weights(0, 3)
+    await coord.release(0, reason="dispense 1")
+    refused = await control.attempt("open 0")
+    assert not refused["ok"] and "stuck" in refused["error"]
+    await next_event(events, alarm(AlarmCode.LOCK_DID_NOT_RELEASE), "stuck lock alarm")
+    await control("clear")
+    await control("relock")
+    await wait_for(lambda: releasable(coord, 0), "a release allowed again")
+    await coord.release(0, reason="dispense 1, again")
+    await next_event(events, alarm(AlarmCode.LOCK_DID_NOT_RELEASE, cleared=True), "cleared")
