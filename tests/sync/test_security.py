@@ -226,3 +226,33 @@ async def test_a_refused_ledger_raises_one_alarm_that_the_heartbeat_carries(
     assert len(rows) == 1 and rows[0][0] == "critical"
     assert cabinet.pending() == 251  # nothing acknowledged; the alarm itself waits too
     assert central.db.head(CABINET_A)[0] == 0
+
+
+async def test_insecure_development_link_needs_both_sides_to_ask_for_it(
+    central: CentralHarness, cabinet_factory: Callable[..., Cabinet], site_pki: Path
+) -> None:
+    """Plain TCP works only when the central and the cabinet both run in development mode."""
+    cabinet = cabinet_factory()
+    cabinet.fill(120)
+    central.db.register_cabinet(CABINET_A, cabinet.public_pem)
+    await central.start(insecure_development=True, tls_dir=None)
+    mtls = SyncService(
+        cabinet_config(cabinet.state, site_pki, central.port), cabinet.store, cabinet.clock
+    )
+    await mtls.start()
+    try:
+        await eventually(lambda: mtls.status.failures["UNAVAILABLE"] >= 2, 10, "TLS to fail")
+        assert cabinet.pending() == 120
+    finally:
+        await mtls.stop()
+    plain = SyncService(
+        cabinet_config(cabinet.state, site_pki, central.port, insecure_development=True),
+        cabinet.store,
+        cabinet.clock,
+    )
+    await plain.start()
+    try:
+        await eventually(lambda: cabinet.pending() == 0, 10, "the plain drain")
+    finally:
+        await plain.stop()
+    assert central.db.events(CABINET_A) == cabinet.hashes()
