@@ -28,7 +28,7 @@ from cabinet.store.checkpoints import CheckpointSigner, register_public_key  # n
 from cabinet.store.db import open_writer  # noqa: E402
 from cabinet.store.ledger import GENESIS_HASH, LEDGER_COLUMNS, canonical_payload, event_hash  # noqa: E402
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 UNIT = "Cardiologie 3B"
 ITEMS = 40
 CONTROLLED = 6  # the first items are controlled

@@ -126,7 +126,8 @@ def build_overrides(conn: sqlite3.Connection, params: Params) -> Report:
         # Dispenses against an order, not made under an override: the rate's other half.
         with_order = int(
             conn.execute(
-                "SELECT COUNT(order_id) FROM ledger WHERE kind = ? AND at >= ? AND at < ?",
+                "SELECT COALESCE(SUM(events), 0) FROM ledger_rollup"
+                " WHERE dim = 'order' AND kind = ? AND day >= ? AND day < ?",
                 (kinds.DISPENSE, low, high),
             ).fetchone()[0]
         )

@@ -22,15 +22,16 @@ def build_ledger(conn: sqlite3.Connection, params: Params) -> Report:
     """Events of the period by kind, and `cabinet ledger verify` from the period on."""
     low, high = params.bounds()
     with snapshot(conn):
+        # From the daily roll-ups (migration 0002): a period counts in whole days.
         by_kind = conn.execute(
-            "SELECT kind, COUNT(*), SUM(ABS(quantity)), MIN(seq), MAX(seq) FROM ledger"
-            " INDEXED BY ledger_kind_at_cover"
-            " WHERE at >= ? AND at < ? GROUP BY kind ORDER BY kind",
+            "SELECT kind, SUM(events), SUM(abs_units), MIN(min_seq), MAX(max_seq)"
+            " FROM ledger_rollup WHERE dim = 'kind' AND day >= ? AND day < ?"
+            " GROUP BY kind ORDER BY kind",
             (low, high),
         ).fetchall()
         per_day = conn.execute(
-            "SELECT substr(at, 1, 10), COUNT(*) FROM ledger WHERE at >= ? AND at < ?"
-            " GROUP BY 1 ORDER BY 1",
+            "SELECT day, SUM(events) FROM ledger_rollup WHERE dim = 'kind' AND day >= ?"
+            " AND day < ? GROUP BY day ORDER BY day",
             (low, high),
         ).fetchall()
         signed = conn.execute(
