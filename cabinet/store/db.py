@@ -56,7 +56,8 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute(f"PRAGMA user_version = {version}")
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise StorageError(f"migration {version:04d} failed: {exc}") from exc
     return SCHEMA_VERSION
 
@@ -84,6 +85,9 @@ def open_writer(path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    except (sqlite3.Error, OSError) as exc:
+        raise StorageError(f"cannot open the store {path}: {exc}") from exc
+    try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -91,7 +95,11 @@ def open_writer(path: Path) -> sqlite3.Connection:
         _check_pragmas(conn, writer=True)
         migrate(conn)
     except sqlite3.Error as exc:
+        conn.close()
         raise StorageError(f"cannot open the store {path}: {exc}") from exc
+    except StorageError:
+        conn.close()
+        raise
     return conn
 
 

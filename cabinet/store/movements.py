@@ -35,13 +35,15 @@ class MovementKind(enum.Enum):
     COUNT_CORRECTION = "count_correction"
 
 
-# The sign each kind may take: a dispense only takes out, a restock only puts in.
+# The sign each kind may take: a dispense only takes out, a restock only puts in. Zero is
+# allowed where the fact matters without a stock change: a waste of part of a dose already
+# dispensed, a count that found exactly the expected stock.
 _ALLOWED_SIGN: dict[MovementKind, set[int]] = {
     MovementKind.DISPENSE: {-1},
     MovementKind.RESTOCK: {1},
     MovementKind.RETURN: {1},
     MovementKind.WASTE: {-1, 0},
-    MovementKind.COUNT_CORRECTION: {-1, 1},
+    MovementKind.COUNT_CORRECTION: {-1, 0, 1},
 }
 
 
@@ -139,6 +141,9 @@ class Store:
         signed checkpoint is added before COMMIT when one is due.
         """
         with self._lock:
+            if self.conn.in_transaction:
+                # A programming error (a write inside a write), not a failing disk: no alarm.
+                raise RuntimeError("Store.transaction() cannot be nested")
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -171,7 +176,10 @@ class Store:
             self.pending_faults.append(fault)
         _log.error("storage fault: %s failed: %s; the write was refused", stage, exc)
         for listener in self._fault_listeners:
-            listener(fault)
+            try:
+                listener(fault)
+            except Exception:
+                _log.exception("a storage fault listener failed")
         return StorageError(f"store write failed: {exc}")
 
     def _write_pending_faults(self, conn: sqlite3.Connection) -> list[LedgerEvent]:
@@ -237,9 +245,15 @@ class Store:
         return self.record(NewEvent(kind="alarm", actor=actor, payload=body), add_row)
 
     def _publish(self, events: list[LedgerEvent]) -> None:
+        """Tell the listeners about committed events; a failing listener never undoes them."""
         for event in events:
             for listener in self._listeners:
-                listener(event)
+                try:
+                    listener(event)
+                except Exception:
+                    # The event is committed: raising here would make the caller believe
+                    # the movement failed and perhaps repeat it (a double decrement).
+                    _log.exception("a ledger listener failed on event %d", event.seq)
 
     def record(self, event: NewEvent, hook: TxHook | None = None) -> LedgerEvent:
         """Append a non-stock event (alarm, login failure, start, stop…) with its outbox row."""
@@ -252,10 +266,8 @@ class Store:
 
     def move(self, movement: Movement, hook: TxHook | None = None) -> LedgerEvent:
         """Apply one stock movement: new stock, lots, ledger event and outbox row, or nothing."""
-        if (
-            movement.delta != 0
-            and (1 if movement.delta > 0 else -1) not in _ALLOWED_SIGN[movement.kind]
-        ):
+        sign = (movement.delta > 0) - (movement.delta < 0)
+        if sign not in _ALLOWED_SIGN[movement.kind]:
             raise MovementRefused(
                 f"a {movement.kind.value} cannot change stock by {movement.delta:+d}"
             )
