@@ -6,8 +6,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from cabinet.domain.dosing import check_dispensable
+from cabinet.domain.refusals import Refused
 from cabinet.security.credentials import verify_secret
 from cabinet.sync import SyncService
+from cabinet.workflows.repo import orders_of
 from proto.cabinet.v1 import sync_pb2
 from sim import demo_data
 from sim.central import catalog
@@ -22,6 +25,19 @@ def order_row(cabinet: Cabinet, order_id: str) -> tuple[str, int, str | None] | 
         "SELECT status, dose, verified_by FROM orders WHERE id = ?", (order_id,)
     ).fetchone()
     return None if row is None else (str(row[0]), int(row[1]), row[2])
+
+
+def may_dispense(cabinet: Cabinet, order_id: str, units: int) -> str:
+    """'yes', or the refusal code the cabinet's dosing rules give for `units` of the order now."""
+    patient = cabinet.store.conn.execute(
+        "SELECT patient_id FROM orders WHERE id = ?", (order_id,)
+    ).fetchone()[0]
+    rule = next(r for r in orders_of(cabinet.store.conn, patient) if r.order_id == order_id)
+    try:
+        check_dispensable(rule, cabinet.clock.now(), [], units)
+    except Refused as refusal:
+        return refusal.code.name
+    return "yes"
 
 
 async def test_demo_data_then_an_order_added_changed_and_cancelled(
@@ -71,6 +87,8 @@ async def test_demo_data_then_an_order_added_changed_and_cancelled(
             (lambda: catalog.change_order(pharmacy, "ORD-NEW", dose=2), ("active", 2, "PHA-001")),
             (lambda: catalog.cancel_order(pharmacy, "ORD-NEW"), ("cancelled", 2, "PHA-001")),
         ]
+        # What the cabinet's own dosing rules then allow for two units of it, now.
+        allows_two: list[str] = []
         for act, expected in steps:
             started = time.monotonic()
             act()
@@ -78,6 +96,8 @@ async def test_demo_data_then_an_order_added_changed_and_cancelled(
                 lambda e=expected: order_row(cabinet, "ORD-NEW") == e, 2.0, str(expected)
             )
             assert time.monotonic() - started < 2.0
+            allows_two.append(may_dispense(cabinet, "ORD-NEW", 2))
+        assert allows_two == ["DOSE_ABOVE_ORDER", "yes", "ORDER_NOT_ACTIVE"]
         # Applied once: the cursor is in the store, with the same transaction as the rows.
         cursor = conn.execute(
             "SELECT value FROM settings WHERE key = 'sync.change_version'"
