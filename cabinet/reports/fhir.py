@@ -192,7 +192,10 @@ def build_bundle(
         )
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
-        "identifier": {"system": f"{base}:export", "value": f"{low or 'start'}..{high}"},
+        "identifier": {
+            "system": f"{base}:export",
+            "value": f"{params.date_from or 'start'}..{params.date_to or 'now'}",
+        },
         "type": "collection",
         "timestamp": params.now.astimezone(dt.UTC).isoformat(timespec="seconds"),
         "entry": entries,
