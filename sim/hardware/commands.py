@@ -122,7 +122,7 @@ async def _scan_pack(ctx: SimContext, args: list[str]) -> Any:
     if len(args) != 4:
         raise Usage("scan-pack GTIN LOT EXPIRY SERIAL")
     read = pack_code(*args)
-    await ctx.scanner.send(read.encode("latin-1"))
+    await ctx.scanner.send_text(read)
     return {"sent": read}
 
 
@@ -131,7 +131,7 @@ async def _badge(ctx: SimContext, args: list[str]) -> Any:
     if len(args) != 1:
         raise Usage("badge CODE")
     read = with_aim(ctx.scanner.formats.badge.format(code=args[0]))
-    await ctx.scanner.send(read.encode("latin-1"))
+    await ctx.scanner.send_text(read)
     return {"sent": read}
 
 
@@ -140,7 +140,7 @@ async def _wristband(ctx: SimContext, args: list[str]) -> Any:
     if len(args) != 1:
         raise Usage("wristband IPP")
     read = with_aim(ctx.scanner.formats.wristband.format(ipp=args[0]))
-    await ctx.scanner.send(read.encode("latin-1"))
+    await ctx.scanner.send_text(read)
     return {"sent": read}
 
 

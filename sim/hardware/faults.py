@@ -97,12 +97,12 @@ async def inject(ctx: SimContext, kind: str, args: list[str]) -> dict[str, Any]:
         if not args:
             raise Usage("fault no-terminator TEXT")
         read = with_aim(" ".join(args))
-        await ctx.scanner.send(read.encode("latin-1", errors="replace"), terminated=False)
+        await ctx.scanner.send_text(read, terminated=False)
         return {"fault": kind, "sent": read}
     if kind == "missing-gs":
         if len(args) != 4:
             raise Usage("fault missing-gs GTIN LOT EXPIRY SERIAL")
         read = pack_code(*args, separator=False)
-        await ctx.scanner.send(read.encode("latin-1"))
+        await ctx.scanner.send_text(read)
         return {"fault": kind, "sent": read}
     raise Usage(FAULT_USAGE)

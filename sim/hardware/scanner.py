@@ -115,6 +115,10 @@ class Scanner:
         self.sent += 1
         return len(data)
 
+    async def send_text(self, text: str, *, terminated: bool = True) -> None:
+        """Emit a read typed as text: UTF-8 on the wire (ASCII, and GS, stay one byte each)."""
+        await self.send(text.encode("utf-8", errors="replace"), terminated=terminated)
+
     def flush(self) -> None:
         """Drop reads still waiting in the pty for a reader that never came."""
         if self._slave >= 0:
@@ -123,7 +127,7 @@ class Scanner:
     async def scan(self, text: str) -> str:
         """Send a raw read, giving it an AIM identifier when it has none."""
         read = with_aim(expand(text))
-        await self.send(read.encode("latin-1", errors="replace"))
+        await self.send_text(read)
         return read
 
     async def garbage(self, n: int) -> bytes:

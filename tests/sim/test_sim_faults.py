@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import select
+import socket
 import time
 import tty
 from collections.abc import Iterator
@@ -169,3 +171,18 @@ def test_a_power_fault_sets_its_status_bit_until_clear(
     assert board_status(modbus) == 0b101
     sim.ok("clear")
     assert board_status(modbus) == 0b001
+
+
+def test_garbage_on_the_modbus_port_does_not_take_the_simulator_down(sim: SimProcess) -> None:
+    """Random bytes on a Modbus TCP connection: the next client is still answered."""
+    rng = random.Random(5)
+    for _ in range(5):
+        with socket.create_connection(("127.0.0.1", sim.modbus_port), timeout=2) as s:
+            s.sendall(bytes(rng.randrange(256) for _ in range(300)))
+            time.sleep(0.05)
+    client = ModbusTcpClient("127.0.0.1", port=sim.modbus_port, timeout=1, retries=0)
+    assert client.connect()
+    try:
+        assert board_status(client) & 1
+    finally:
+        client.close()
