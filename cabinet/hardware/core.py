@@ -96,6 +96,7 @@ class CoordinatorCore:
         self._waiters: list[asyncio.Future[None]] = []
         self._callbacks: set[asyncio.Future[Any]] = set()
         self._last_loop = 0.0
+        self._last_relock = float("-inf")
         self._lights: set[tuple[int, int]] = set()
         self._task: asyncio.Task[None] | None = None
         self._release_lock: asyncio.Lock | None = None
@@ -243,6 +244,7 @@ class CoordinatorCore:
         for track in self._drawers.values():
             track.release_until = 0.0
             track.release_written_at = None
+        self._last_relock = self._clock.monotonic()
         return True
 
 

@@ -48,8 +48,12 @@ class PollingCoordinator(CoordinatorCore):
         except hal.HardwareError as exc:
             self._device_failed(BOARD, exc)
             return
+        was_down = self._devices[BOARD].down
         self._device_ok(BOARD)
         self._status, self._status_at = status, now
+        if was_down:
+            # Unreachable, it may have rebooted or kept a pulse we lost track of: start clean.
+            await self._relock_all("board back")
         await self._board_flags(status)
         for track in self._drawers.values():
             self._drawer_edges(track, status, now)
@@ -116,6 +120,8 @@ class PollingCoordinator(CoordinatorCore):
         """A lock energised beyond our pulse is stuck released; a pulse whose bolt never
         withdrew is stuck shut (not unsafe: alarmed, and cleared by the next good release)."""
         subject = f"drawer {track.drawer}"
+        if self._last_relock >= now:
+            return  # this status was read before a relock we just wrote: it proves nothing
         if track.released and now > track.release_until + self.lock_grace_s:
             self._alarm(
                 AlarmCode.LOCK_STUCK_RELEASED, subject, "lock energised without a live release"

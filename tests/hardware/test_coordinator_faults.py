@@ -165,8 +165,10 @@ async def test_device_down_and_back_events(
     downs = [e for e in drain(events) if isinstance(e, DeviceDownEvent)]
     assert [d.device for d in downs] == ["board"]
     cabinet.clear()
+    writes = len(cabinet.board.writes)
     await step(coordinator, clock)
     assert [e.device for e in drain(events) if isinstance(e, DeviceBack)] == ["board"]
+    assert cabinet.board.writes[writes:] == [("relock_all", -1, 0)]
 
 
 async def test_forced_drawer_is_reported_within_one_poll(
@@ -232,3 +234,20 @@ async def test_release_write_failure_relocks_and_refuses(
         await coordinator.release(0, reason="dispense")
     assert refused.value.code is RefusalCode.WRITE_FAILED
     assert cabinet.board.releases == []
+
+
+async def test_board_back_mid_pulse_is_relocked_without_a_false_alarm(
+    coordinator: HardwareCoordinator,
+    cabinet: FakeCabinet,
+    clock: DrivenClock,
+    alarms: list[HardwareAlarm],
+) -> None:
+    """Lost during a pulse: on its return the board is relocked, and that is no stuck lock."""
+    await coordinator.release(0, reason="dispense 1")
+    cabinet.fail_board("down")
+    await step(coordinator, clock, 0.2)
+    cabinet.clear()
+    await step(coordinator, clock, 0.2)
+    assert not cabinet.released(0)
+    assert AlarmCode.LOCK_STUCK_RELEASED not in {a.code for a in alarms}
+    assert coordinator.snapshot().alarms == ()
