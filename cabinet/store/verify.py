@@ -62,14 +62,18 @@ def _seq_holding_hash(conn: sqlite3.Connection, h: str) -> int | None:
 def _classify(conn: sqlite3.Connection, fields: dict[str, Any], stored: str) -> _Break:
     """Name why an event's content no longer gives its stored hash."""
     seq = int(fields["seq"])
+    predecessor = _seq_holding_hash(conn, str(fields["prev_hash"]))
+    # Where the event was written: just after the event it chained to, or close by.
+    candidates = [predecessor + 1] if predecessor is not None else []
     for distance in range(1, _SEARCH_SPAN + 1):
-        for other in (seq + distance, seq - distance):
-            if other < 1 or event_hash({**fields, "seq": other}) != stored:
-                continue
-            # The content is intact but sits at another place: moved, or shifted by a deletion.
-            if _seq_holding_hash(conn, str(fields["prev_hash"])) is None and other > seq:
-                return _Break(seq, DELETED, f"event {seq} is missing; later events were renumbered")
-            return _Break(seq, REORDERED, f"the event stored at {seq} was written as {other}")
+        candidates += [seq + distance, seq - distance]
+    for other in candidates:
+        if other < 1 or other == seq or event_hash({**fields, "seq": other}) != stored:
+            continue
+        # The content is intact but sits at another place: moved, or shifted by a deletion.
+        if predecessor is None and other > seq:
+            return _Break(seq, DELETED, f"event {seq} is missing; later events were renumbered")
+        return _Break(seq, REORDERED, f"the event stored at {seq} was written as {other}")
     return _Break(seq, EDITED, "the stored event does not match its hash")
 
 

@@ -61,6 +61,12 @@ def _reorder(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE ledger SET seq = 23 WHERE seq = -1")
 
 
+def _swap_far(conn: sqlite3.Connection) -> None:
+    conn.execute("UPDATE ledger SET seq = -1 WHERE seq = 5")
+    conn.execute("UPDATE ledger SET seq = 5 WHERE seq = 29")
+    conn.execute("UPDATE ledger SET seq = 29 WHERE seq = -1")
+
+
 def _truncate_tail(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM outbox WHERE seq > 30")
     conn.execute("DELETE FROM ledger WHERE seq > 30")
@@ -97,6 +103,7 @@ TAMPERING: list[tuple[str, Callable[[sqlite3.Connection], None], int, str]] = [
     ("deleted row", _delete, 17, "deleted"),
     ("deleted, later rows renumbered", _delete_and_renumber, 17, "deleted"),
     ("two rows swapped", _reorder, 22, "reordered"),
+    ("rows 5 and 29 swapped", _swap_far, 5, "reordered"),
     ("tail cut behind the last checkpoint", _truncate_tail, 31, "truncated after checkpoint"),
     ("tail cut, checkpoint too", _truncate_tail_keep_outbox, 34, "truncated after checkpoint"),
     ("checkpoint signature altered", _bad_signature, 20, "bad signature"),
