@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,10 +14,14 @@ import pytest
 
 from cabinet import config as config_mod
 from cabinet.daemon import Daemon
+from cabinet.errors import StorageError
 from cabinet.sdnotify import Notifier
 from cabinet.service import Service
+from cabinet.store import Movement, MovementKind
 from cabinet.wiring import Context
 from tests.foundation.daemonproc import write_config
+from tests.foundation.helpers import seed
+from tests.foundation.test_storage_faults import FailingDisk
 
 
 class StubService:
@@ -142,3 +149,54 @@ def test_watchdog_meant_for_another_process_is_ignored() -> None:
         is None
     )
     assert Notifier({"NOTIFY_SOCKET": "@x", "WATCHDOG_USEC": "1000000"}).watchdog_interval_s == 0.5
+
+
+def test_notifier_reaches_an_abstract_socket() -> None:
+    """`@name` in $NOTIFY_SOCKET is the abstract namespace, as systemd may hand it out."""
+    name = f"cabinet-test-{uuid.uuid4().hex}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.bind("\0" + name)
+        assert Notifier({"NOTIFY_SOCKET": "@" + name}).ready("serving")
+        assert s.recv(4096).decode() == "READY=1\nSTATUS=serving"
+
+
+async def test_storage_fault_in_the_running_daemon(
+    tmp_path: Path, sock: socket.socket, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failing disk: the movement is refused, the alarm is shown and logged at once, and
+    written to the ledger with the next movement that succeeds."""
+    contexts: list[Context] = []
+
+    def build(ctx: Context) -> list[Service]:
+        with ctx.store.transaction() as conn:
+            seed(conn)
+        contexts.append(ctx)
+        return [StubService("hardware", [])]
+
+    notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "n.sock")})
+    daemon = Daemon(config_mod.load(write_config(tmp_path)), notifier=notifier, build=build)
+    task = asyncio.create_task(daemon.run())
+    take = Movement(kind=MovementKind.DISPENSE, drawer=0, pocket=0, delta=-1, actor="nurse-1")
+    try:
+        await wait_for(sock, "READY=1")
+        store = contexts[0].store
+        real = store.conn
+        store.conn = FailingDisk(real, "INSERT INTO LEDGER")  # type: ignore[assignment]
+        with (
+            caplog.at_level(logging.CRITICAL, logger="cabinet.daemon"),
+            pytest.raises(StorageError),
+        ):
+            store.move(take)
+        store.conn = real
+        await wait_for(sock, "STATUS=ALARM storage fault: disk I/O error")
+        assert any(r.getMessage() == "storage fault alarm" for r in caplog.records)
+        store.move(take)
+    finally:
+        daemon.stop_requested.set()
+        assert await asyncio.wait_for(task, 10) == 0
+    conn = sqlite3.connect(tmp_path / "state" / "cabinet.db")
+    kinds = [r[0] for r in conn.execute("SELECT kind FROM ledger ORDER BY seq")]
+    stock = conn.execute("SELECT quantity FROM pockets WHERE drawer = 0 AND pocket = 0").fetchone()
+    conn.close()
+    assert kinds == ["start", "alarm", "dispense", "stop"]
+    assert stock[0] == 19
