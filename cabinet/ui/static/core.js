@@ -48,13 +48,17 @@ async function loadTexts(lang) {
   document.documentElement.lang = lang;
 }
 
-// Drug names keep their tall-man capitals; runs of capitals are drawn bold to stand out.
+// Drug names keep their tall-man capitals. In a word that mixes cases (hydrOXYzine), the run of
+// capitals is what tells it from its look-alike: it is drawn bold. All-capital words stay plain.
 function drugName(name) {
   const span = h("span", { class: "drug" });
-  for (const part of String(name).split(/([A-Z]{2,})/)) {
-    if (!part) continue;
-    span.append(/^[A-Z]{2,}$/.test(part) ? h("b", { class: "tall" }, part) : part);
-  }
+  String(name).split(/(\s+)/).forEach((word) => {
+    if (!/\p{Ll}/u.test(word) || !/\p{Lu}{2,}/u.test(word)) { span.append(word); return; }
+    for (const part of word.split(/(\p{Lu}{2,})/u)) {
+      if (!part) continue;
+      span.append(/^\p{Lu}{2,}$/u.test(part) ? h("b", { class: "tall" }, part) : part);
+    }
+  });
   return span;
 }
 

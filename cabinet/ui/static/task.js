@@ -9,12 +9,13 @@ function drawerGrid(layout, target, changed) {
   if (!layout) return null;
   const n = layout.pockets.length;
   const columns = n > 8 ? 6 : Math.min(n, 4);
-  return h("div", { class: "drawer", testid: "drawer-grid", style: "grid-template-columns:repeat(" + columns + ",1fr)" },
+  return h("div", { class: "drawer", testid: "drawer-grid", style: "grid-template-columns:repeat(" + columns + ",minmax(0,1fr))" },
     layout.pockets.map((p) => h("div", {
       class: "pocket" + (p.pocket === target ? " target" : "") + ((changed || []).includes(p.pocket) ? " changed" : ""),
       testid: "pocket-" + layout.drawer + "-" + p.pocket + (p.pocket === target ? "-target" : "") },
       h("div", {}, t("common.drawer_pocket", { drawer: layout.drawer + 1, pocket: p.pocket + 1 })),
-      p.item_name ? drugName(p.item_name) : h("span", { class: "muted" }, "—"))));
+      p.item_name ? drugName(p.item_name) : h("span", { class: "muted" }, "—"),
+      p.strength ? h("span", { class: "strength" }, p.strength) : null)));
 }
 
 function instruction(task) {
