@@ -20,30 +20,8 @@ from cabinet.service import Service
 from cabinet.store import Movement, MovementKind
 from cabinet.wiring import Context
 from tests.foundation.daemonproc import write_config
+from tests.foundation.fakes import FailingDisk, StubService, drain
 from tests.foundation.helpers import seed
-from tests.foundation.test_storage_faults import FailingDisk
-
-
-class StubService:
-    """A service of our own shape whose progress the test decides."""
-
-    def __init__(self, name: str, journal: list[str]) -> None:
-        self.name = name
-        self.journal = journal
-        self.progress = True
-        self.seen_degraded: bool | None = None
-
-    async def start(self) -> None:
-        """Note the start."""
-        self.journal.append(f"start {self.name}")
-
-    async def stop(self) -> None:
-        """Note the stop."""
-        self.journal.append(f"stop {self.name}")
-
-    def making_progress(self) -> bool:
-        """What the test says."""
-        return self.progress
 
 
 @pytest.fixture
@@ -56,16 +34,6 @@ def sock(tmp_path: Path) -> Iterator[socket.socket]:
         yield s
     finally:
         s.close()
-
-
-def drain(s: socket.socket) -> list[str]:
-    """Every datagram waiting on the socket."""
-    out: list[str] = []
-    while True:
-        try:
-            out.append(s.recv(4096).decode())
-        except BlockingIOError:
-            return out
 
 
 async def wait_for(s: socket.socket, line: str, seconds: float = 5.0) -> None:

@@ -17,7 +17,7 @@ from cabinet.service import Service
 from cabinet.wiring import Context
 from tests.foundation.big_ledger import build
 from tests.foundation.daemonproc import write_config
-from tests.foundation.test_daemon_services import StubService, drain
+from tests.foundation.fakes import StubService, drain
 
 EVENTS = 1_000_000
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from typing import Any
 
 import pytest
@@ -13,24 +12,7 @@ from cabinet.errors import StorageError
 from cabinet.store import Movement, MovementKind, Store
 from cabinet.store.movements import StorageFault
 from cabinet.store.verify import verify
-
-
-class FailingDisk:
-    """A write connection whose disk fails on the chosen statement while the fault is armed."""
-
-    def __init__(self, conn: sqlite3.Connection, statement: str) -> None:
-        self._conn = conn
-        self.statement = statement
-        self.armed = True
-
-    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        """Fail like a dying disk on the armed statement; pass everything else through."""
-        if self.armed and sql.lstrip().upper().startswith(self.statement):
-            raise sqlite3.OperationalError("disk I/O error")
-        return self._conn.execute(sql, params)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
+from tests.foundation.fakes import FailingDisk
 
 
 def snapshot(store: Store) -> tuple[Any, ...]:
