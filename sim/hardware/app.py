@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import signal
 import sys
 import threading
@@ -133,7 +134,7 @@ async def run(opts: Options) -> int:
     layout = load_layout(opts.config)
     cabinet = Cabinet(layout, settle_s=opts.settle_s, noise_cg=opts.noise_cg, seed=opts.seed)
     bus = Bus(cabinet, transport=opts.modbus)
-    scanner = Scanner(terminator=TERMINATORS[opts.terminator])
+    scanner = Scanner(terminator=TERMINATORS[opts.terminator], rng=random.Random(opts.seed))
     ctx = SimContext(cabinet=cabinet, bus=bus, scanner=scanner)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -16,6 +16,7 @@ TERMINATORS = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n", "none": b""}
 AIM_ID = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
 CODE128 = "]C0"
 DATAMATRIX_GS1 = "]d2"
+PTY_PATIENCE_S = 1.0
 
 
 class ScanError(ValueError):
@@ -105,15 +106,28 @@ class Scanner:
         """Emit one read (with the configured terminator unless told not to)."""
         data = payload + (self.terminator if terminated else b"")
         if self._master >= 0:
-            with contextlib.suppress(BlockingIOError):
-                # A full pty buffer means nobody reads: an imager's read is simply lost.
-                os.write(self._master, data)
+            await self._write_pty(data)
         for w in list(self._clients):
             w.write(data)
             with contextlib.suppress(ConnectionError):
                 await w.drain()
         self.sent += 1
         return len(data)
+
+    async def _write_pty(self, data: bytes) -> None:
+        """Write all of a read to the pty, waiting a little for a slow reader.
+
+        A buffer still full after PTY_PATIENCE_S means nobody reads: like an imager's read
+        with no host listening, the rest is lost.
+        """
+        deadline = asyncio.get_running_loop().time() + PTY_PATIENCE_S
+        while data:
+            try:
+                data = data[os.write(self._master, data) :]
+            except BlockingIOError:
+                if asyncio.get_running_loop().time() > deadline:
+                    return
+                await asyncio.sleep(0.005)
 
     async def send_text(self, text: str, *, terminated: bool = True) -> None:
         """Emit a read typed as text: UTF-8 on the wire (ASCII, and GS, stay one byte each)."""
@@ -131,8 +145,12 @@ class Scanner:
         return read
 
     async def garbage(self, n: int) -> bytes:
-        """Send n random bytes as if the imager misread a damaged code."""
-        junk = bytes(self.rng.randrange(256) for _ in range(n))
+        """Send one read of n random bytes, as if the imager misread a damaged code.
+
+        CR and LF are left out so that the junk arrives as one read, not several.
+        """
+        alphabet = [b for b in range(256) if b not in (0x0D, 0x0A)]
+        junk = bytes(self.rng.choice(alphabet) for _ in range(n))
         await self.send(junk)
         return junk
 

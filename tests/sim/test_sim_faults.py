@@ -186,3 +186,15 @@ def test_garbage_on_the_modbus_port_does_not_take_the_simulator_down(sim: SimPro
         assert board_status(client) & 1
     finally:
         client.close()
+
+
+def test_scanner_garbage_is_one_read_whatever_the_bytes(sim: SimProcess, scanner_port: int) -> None:
+    """Garbage never holds CR or LF, so it is exactly one read however long it is."""
+    junk = bytes.fromhex(sim.ok("fault scanner-garbage 4096")["sent_hex"])
+    assert b"\r" not in junk and b"\n" not in junk
+    data = b""
+    while len(data) < len(junk) + 1:
+        chunk = read_for(scanner_port, 0.5)
+        assert chunk, "the scanner stopped sending"
+        data += chunk
+    assert data == junk + b"\r"
