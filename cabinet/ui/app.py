@@ -13,6 +13,7 @@ from cabinet.domain.refusals import Refused
 from cabinet.ui import routes_cabinet, routes_care, routes_session
 from cabinet.ui.auth import COOKIE
 from cabinet.ui.deps import session_ended
+from cabinet.ui.i18n import translate
 from cabinet.ui.routes_session import STATIC, refusal_body, refusal_status
 from cabinet.ui.runtime import Runtime
 
@@ -55,7 +56,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         """A malformed request: 422 with the fields at fault, never a crash."""
         fields = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
-        text = "Requête invalide" if runtime.language == "fr" else "Invalid request"
+        text = translate("error.invalid", runtime.language)
         return JSONResponse(
             status_code=422,
             content={"detail": {"code": "invalid", "message": text, "params": {"fields": fields}}},

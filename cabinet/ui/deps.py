@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 
 from cabinet.domain.roles import Action, Role, may
 from cabinet.ui.auth import COOKIE
+from cabinet.ui.i18n import translate
 from cabinet.ui.runtime import Runtime
 
 
@@ -37,11 +38,7 @@ User = Annotated[str, Depends(signed_in)]
 
 def session_ended(rt: Runtime) -> str:
     """The words for an ended session."""
-    return (
-        "Session terminée : identifiez-vous."
-        if rt.language == "fr"
-        else ("Session ended: please sign in.")
-    )
+    return translate("error.session_ended", rt.language)
 
 
 def allowed(*actions: Action) -> Callable[[Rt, User], str]:
@@ -50,11 +47,7 @@ def allowed(*actions: Action) -> Callable[[Rt, User], str]:
     def check(rt: Rt, user_id: User) -> str:
         roles = rt.binder.roles()
         if not any(may(roles, action) for action in actions):
-            text = (
-                "Votre rôle ne permet pas cette action."
-                if rt.language == "fr"
-                else ("Your role does not allow this action.")
-            )
+            text = translate("error.not_authorised", rt.language)
             raise HTTPException(status_code=403, detail={"code": "not_authorised", "message": text})
         return user_id
 
@@ -64,5 +57,6 @@ def allowed(*actions: Action) -> Callable[[Rt, User], str]:
 def any_role(rt: Rt, user_id: User) -> str:
     """Any signed-in user with at least one known role."""
     if not rt.binder.roles() & frozenset(Role):
-        raise HTTPException(status_code=403, detail={"code": "not_authorised", "message": ""})
+        text = translate("error.not_authorised", rt.language)
+        raise HTTPException(status_code=403, detail={"code": "not_authorised", "message": text})
     return user_id

@@ -41,8 +41,3 @@ def translate(key: str, language: Language, params: dict[str, Any] | None = None
     if not params:
         return text
     return string.Formatter().vformat(text, (), _Lenient(params))
-
-
-def reason_key(code: str) -> str:
-    """The catalog key of a refusal or discrepancy reason code."""
-    return f"reason.{code}"

@@ -43,11 +43,15 @@ def page(browser: Browser, ward: WardThread) -> Iterator[Page]:
     context = browser.new_context(viewport=SCREEN)
     pg = context.new_page()
     pg.set_default_timeout(10_000)
+    asked: list[str] = []
+    pg.on("request", lambda request: asked.append(request.url))
     pg.goto(ward.url)
     try:
         yield pg
     finally:
         context.close()
+    # Works offline from the cabinet: the page never asked anything of anyone else.
+    assert asked and all(url.startswith(ward.url) for url in asked), asked
 
 
 def sign_in(page: Page, ward: WardThread, user: str) -> None:
@@ -199,3 +203,30 @@ def test_offline_banner_when_the_central_stops(page: Page, ward: WardThread) -> 
     expect(page.get_by_test_id("offline-banner")).to_be_visible(timeout=15_000)
     expect(page.get_by_test_id("offline-banner")).to_contain_text("Hors ligne")
     screenshot(page, "offline_banner")
+
+
+def small_buttons(page: Page) -> list[str]:
+    """Visible buttons smaller than a gloved finger's 44 px."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('button')]
+            .filter((b) => b.offsetParent !== null)
+            .map((b) => [b.textContent, b.getBoundingClientRect()])
+            .filter(([, r]) => r.width < 44 || r.height < 44)
+            .map(([text, r]) => text + ' ' + r.width + 'x' + r.height)"""
+    )
+
+
+def test_touch_targets_are_at_least_44_px(page: Page, ward: WardThread) -> None:
+    ward.call(ward.ward.metal.scanner.badge, BADGES["nurse1"])
+    expect(page.get_by_test_id("hello")).to_be_visible()
+    assert small_buttons(page) == []  # the PIN pad
+    press_pin(page, PINS["nurse1"])
+    expect(page.get_by_test_id("patient-IPP001")).to_be_visible()
+    assert small_buttons(page) == []
+    page.get_by_test_id("patient-IPP001").click()
+    expect(page.get_by_test_id("order-O-PARA")).to_be_visible()
+    assert small_buttons(page) == []
+    page.get_by_test_id("override").click()
+    expect(page.get_by_test_id("kbd-A")).to_be_visible()
+    assert small_buttons(page) == []  # the letter keyboard
+    screenshot(page, "override_keyboard")

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from cabinet.config import DrawerSection
 from cabinet.hardware import HardwareCoordinator
@@ -77,7 +77,12 @@ class Ward:
     """Everything a kiosk test needs, started and stopped in the running loop."""
 
     def __init__(
-        self, root: Path, *, inactivity_s: float = 60.0, ui_reads_scanner: bool = False
+        self,
+        root: Path,
+        *,
+        inactivity_s: float = 60.0,
+        ui_reads_scanner: bool = False,
+        language: Literal["fr", "en"] = "fr",
     ) -> None:
         self.clock = WardClock()
         self.db = root / "cabinet.db"
@@ -128,7 +133,7 @@ class Ward:
             stock=StockReader(self.db, drawers, self.clock),
             cabinet_id="CAB-TEST",
             care_unit="Test ward",
-            language="fr",
+            language=language,
             sync_state=self.sync.state,
             hardware=self.coordinator,
             reader=self.metal.scanner if ui_reads_scanner else None,
