@@ -318,6 +318,10 @@ def _check_whole(config: Config, base_dir: Path | None) -> None:
             raise ConfigError(
                 f"pockets[{i}]: drawer {pocket.drawer} pocket {pocket.pocket} is not in the layout"
             )
+        if config.return_bin is not None and pocket.drawer == config.return_bin.index:
+            raise ConfigError(
+                f"pockets[{i}].drawer = {pocket.drawer}: the return bin holds no assigned item"
+            )
         if pocket.max and pocket.par > pocket.max:
             raise ConfigError(f"pockets[{i}].par = {pocket.par}: must not exceed max {pocket.max}")
     central = config.central

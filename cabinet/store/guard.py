@@ -39,11 +39,17 @@ def quick_check(db_path: Path, public_key: Ed25519PublicKey) -> VerifyResult:
         conn.close()
 
 
-def full_check(db_path: Path, public_key: Ed25519PublicKey) -> VerifyResult:
+class CheckCancelled(Exception):
+    """The daemon is stopping: the background walk gives up without a verdict."""
+
+
+def full_check(
+    db_path: Path, public_key: Ed25519PublicKey, progress: Callable[[int], None] | None = None
+) -> VerifyResult:
     """Verify the whole chain from the genesis and every checkpoint."""
     conn = open_read_only(db_path)
     try:
-        return verify(conn, public_key)
+        return verify(conn, public_key, progress=progress)
     finally:
         conn.close()
 
@@ -61,6 +67,7 @@ class BackgroundCheck:
         self._key = public_key
         self._on_done = on_done
         self.result: VerifyResult | None = None
+        self._cancelled = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ledger-verify", daemon=True)
 
     def start(self) -> None:
@@ -68,14 +75,28 @@ class BackgroundCheck:
         self._thread.start()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the walk; True when it has finished."""
+        """Wait for the walk; True when it has finished (or never started)."""
+        if self._thread.ident is None:
+            return True
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    def cancel(self) -> None:
+        """Ask the walk to stop at its next progress point (the daemon is stopping)."""
+        self._cancelled.set()
+
+    def _progress(self, seq: int) -> None:
+        """Called every few ten thousand events: give up when cancelled."""
+        if self._cancelled.is_set():
+            raise CheckCancelled(f"stopped at sequence {seq}")
 
     def _run(self) -> None:
         """The worker: walk, log, report."""
         try:
-            result = full_check(self._db_path, self._key)
+            result = full_check(self._db_path, self._key, self._progress)
+        except CheckCancelled as exc:
+            event(_log, "full ledger check cancelled", reason=str(exc))
+            return
         except CabinetError as exc:
             result = VerifyResult(
                 ok=False,

@@ -16,9 +16,21 @@ from typing import Any
 from cabinet.clock import Clock, iso
 from cabinet.errors import MovementRefused, StorageError
 from cabinet.store import checkpoints, ledger
+from cabinet.store.alarms import StorageFault, insert_alarm, write_fault_alarm
 from cabinet.store.checkpoints import CheckpointSigner
 from cabinet.store.db import open_writer
 from cabinet.store.ledger import LedgerEvent, NewEvent
+from cabinet.store.lots import apply_lots
+
+# StorageFault and insert_alarm live in cabinet.store.alarms; still importable from here.
+__all__ = [
+    "Movement",
+    "MovementKind",
+    "StorageFault",
+    "Store",
+    "TxHook",
+    "insert_alarm",
+]
 
 _log = logging.getLogger("cabinet.store")
 # Faults kept for the ledger while the disk is failing; more are only counted and logged.
@@ -63,26 +75,6 @@ class Movement:
     lot: str | None = None  # a restock names its lot; a take without one draws FEFO
     expiry: str | None = None  # ISO date, with a restock's lot
     payload: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class StorageFault:
-    """A write the store refused because the disk failed (full, I/O error)."""
-
-    at: str
-    stage: str  # begin or write
-    error: str
-
-
-def insert_alarm(
-    conn: sqlite3.Connection, event: LedgerEvent, kind: str, severity: str, message: str, at: str
-) -> None:
-    """The `alarms` row of an alarm event; the caller holds the write transaction."""
-    conn.execute(
-        "INSERT INTO alarms (ledger_seq, raised_at, kind, severity, message) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (event.seq, at, kind, severity, message),
-    )
 
 
 # Called inside the transaction, after the movement's rows are written: a hook for the
@@ -184,27 +176,7 @@ class Store:
 
     def _write_pending_faults(self, conn: sqlite3.Connection) -> list[LedgerEvent]:
         """Record, as alarms, the faults that happened while the store could not write."""
-        written: list[LedgerEvent] = []
-        for fault in self.pending_faults:
-            event = ledger.append(
-                conn,
-                NewEvent(
-                    kind="alarm",
-                    payload={
-                        "alarm": "storage_fault",
-                        "severity": "critical",
-                        "stage": fault.stage,
-                        "error": fault.error,
-                        "raised_at": fault.at,
-                    },
-                ),
-                iso(self.clock.now()),
-            )
-            insert_alarm(
-                conn, event, "storage_fault", "critical", f"{fault.stage}: {fault.error}", fault.at
-            )
-            written.append(event)
-        return written
+        return [write_fault_alarm(conn, f, iso(self.clock.now())) for f in self.pending_faults]
 
     def _checkpoint_if_due(self, conn: sqlite3.Connection, *, force: bool = False) -> int | None:
         """Sign the head when `checkpoint_every` events passed (or when forced); its seq."""
@@ -304,7 +276,7 @@ class Store:
             "UPDATE pockets SET quantity = ? WHERE drawer = ? AND pocket = ?",
             (new_quantity, m.drawer, m.pocket),
         )
-        lots_touched = self._apply_lots(conn, m)
+        lots_touched = apply_lots(conn, m)
         payload = dict(m.payload)
         payload["balance"] = new_quantity
         if lots_touched:
@@ -328,34 +300,3 @@ class Store:
             ),
             iso(self.clock.now()),
         )
-
-    @staticmethod
-    def _apply_lots(conn: sqlite3.Connection, m: Movement) -> dict[str, int]:
-        """Keep lot quantities in step: add to the named lot, take out first-expiry-first."""
-        touched: dict[str, int] = {}
-        if m.delta > 0:
-            if m.lot is None or m.expiry is None:
-                return touched  # stock of unknown lot (a count found more): pocket total only
-            conn.execute(
-                "INSERT INTO lots (drawer, pocket, lot, expiry, quantity) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (drawer, pocket, lot, expiry) "
-                "DO UPDATE SET quantity = quantity + excluded.quantity",
-                (m.drawer, m.pocket, m.lot, m.expiry, m.delta),
-            )
-            touched[m.lot] = m.delta
-            return touched
-        remaining = -m.delta
-        query = (
-            "SELECT id, lot, quantity FROM lots WHERE drawer = ? AND pocket = ? AND quantity > 0 "
-            + ("AND lot = ? " if m.lot else "")
-            + "ORDER BY expiry, id"
-        )
-        args: tuple[Any, ...] = (m.drawer, m.pocket, m.lot) if m.lot else (m.drawer, m.pocket)
-        for lot_id, lot_name, lot_qty in conn.execute(query, args).fetchall():
-            if remaining == 0:
-                break
-            take = min(remaining, int(lot_qty))
-            conn.execute("UPDATE lots SET quantity = quantity - ? WHERE id = ?", (take, lot_id))
-            touched[str(lot_name)] = touched.get(str(lot_name), 0) - take
-            remaining -= take
-        return touched

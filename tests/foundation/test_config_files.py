@@ -87,6 +87,12 @@ BAD: list[tuple[str, str, str, str]] = [
         "central.insecure_development = true: refused when cabinet.production = true",
         "",
     ),
+    (
+        "item assigned to the return bin",
+        GOOD + '\n[[pockets]]\ndrawer = 1\npocket = 0\nitem = "3400893826706"\n',
+        "pockets[1].drawer = 1: the return bin holds no assigned item",
+        "",
+    ),
     ("not TOML", "[cabinet\nid = 1\n", "not valid TOML", ""),
 ]
 
