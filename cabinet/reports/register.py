@@ -42,6 +42,7 @@ _COUNT_COLUMNS = (
 )
 _KINDS = (*kinds.MOVEMENT_KINDS, kinds.COUNT, kinds.DISCREPANCY, kinds.DISCREPANCY_RESOLVED)
 _MAX_CHART_POINTS = 120
+_SHORT_PERIOD_DAYS = 92
 
 
 def controlled_items(conn: sqlite3.Connection, only: str | None) -> list[tuple[str, str]]:
@@ -112,23 +113,43 @@ def _discrepancy_facts(text: str | None, code: str) -> tuple[Cell, Cell, str]:
     return mine[0].get(kinds.EXPECTED), mine[0].get(kinds.COUNTED), causes
 
 
+def _access_path(params: Params, items: int) -> str:
+    """How to read the ledger: by item for one item, by date for a short period, else a scan.
+
+    The rows of one item are spread over the whole table: for several items over a long
+    period, reading the table once in order beats an indexed walk and a sort.
+    """
+    if items == 1:
+        return "INDEXED BY ledger_item"
+    if params.date_from is not None:
+        end = params.date_to or params.now.date()
+        if (end - params.date_from).days <= _SHORT_PERIOD_DAYS:
+            return "INDEXED BY ledger_at"
+    return "NOT INDEXED"
+
+
 def _register_rows(
-    conn: sqlite3.Connection, codes: list[str], low: str, high: str, bins: set[tuple[int, int]]
+    conn: sqlite3.Connection,
+    codes: list[str],
+    low: str,
+    high: str,
+    bins: set[tuple[int, int]],
+    path: str,
 ) -> dict[str, tuple[list[tuple[Cell, ...]], int, int]]:
     """Each item's register lines with running balances, and its opening and closing balance."""
     stock = {code: _opening(conn, code, low, bins) for code in codes}
     opening = {code: sum(stock[code].values()) for code in codes}
     balances = dict(opening)
     per_item: dict[str, list[tuple[Cell, ...]]] = {code: [] for code in codes}
-    # One pass for all the items, in sequence order: the rows of one item are spread over
-    # the whole table, so reading it once beats one indexed walk per item. json_extract in
-    # SQL: the register of a busy item has tens of thousands of lines.
+    # One pass for all the items, in sequence order. json_extract in SQL: the register of a
+    # busy item has tens of thousands of lines.
     cursor = conn.execute(
         "SELECT item_code, seq, at, kind, actor, witness, patient_id, order_id, drawer, pocket,"
         " lot, quantity, json_extract(payload, '$.balance'), json_extract(payload, '$.expected'),"
         " json_extract(payload, '$.counted'), json_extract(payload, '$.blind_count'),"
         " json_extract(payload, '$.wasted'), CASE WHEN kind = ? THEN payload END"
-        f" FROM ledger WHERE item_code IN ({', '.join('?' * len(codes))}) AND at >= ? AND at < ?"
+        f" FROM ledger {path} WHERE item_code IN ({', '.join('?' * len(codes))})"
+        " AND at >= ? AND at < ?"
         f" AND kind IN ({', '.join('?' * len(_KINDS))}) ORDER BY seq",
         (kinds.DISCREPANCY, *codes, low, high, *_KINDS),
     )
@@ -203,7 +224,8 @@ def build_controlled(conn: sqlite3.Connection, params: Params) -> Report:
         items = controlled_items(conn, params.item)
         validated = _validations(conn)
         bins = _return_bins(conn)
-        registers = _register_rows(conn, [code for code, _ in items], low, high, bins)
+        path = _access_path(params, len(items))
+        registers = _register_rows(conn, [code for code, _ in items], low, high, bins, path)
         per_item = [(code, name, *registers[code]) for code, name in items]
         stock = dict(
             conn.execute(
