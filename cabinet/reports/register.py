@@ -154,17 +154,38 @@ def _register_rows(
         (kinds.DISCREPANCY, *codes, low, high, *_KINDS),
     )
     movements = frozenset(kinds.MOVEMENT_KINDS)
-    names: dict[tuple[int, int], str] = {}
+    names: dict[tuple[int, int] | None, str] = {None: ""}
+    discrepancy, count = kinds.DISCREPANCY, kinds.COUNT
     for row in cursor:
-        code, seq, at, kind, actor, witness, patient, order, drawer, pocket, lot, qty = row[:12]
-        after, expected, counted, blind, wasted, facts = row[12:]
+        (
+            code,
+            seq,
+            at,
+            kind,
+            actor,
+            witness,
+            patient,
+            order,
+            drawer,
+            pocket,
+            lot,
+            qty,
+            after,
+            expected,
+            counted,
+            blind,
+            wasted,
+            facts,
+        ) = row
         pockets, lines, balance = stock[code], per_item[code], balances[code]
-        place = (drawer, pocket) if drawer is not None and pocket is not None else None
-        where = names.setdefault(place, f"{drawer}.{pocket}") if place else ""
+        place = (drawer, pocket) if pocket is not None and drawer is not None else None
+        where = names.get(place)
+        if where is None:
+            where = names[place] = f"{drawer}.{pocket}"
         note = ""
-        if kind == kinds.DISCREPANCY:
+        if kind == discrepancy:
             expected, counted, note = _discrepancy_facts(facts, code)
-        elif kind == kinds.COUNT and expected is None:
+        elif kind == count and expected is None:
             expected = after  # a matching count records the stock it confirmed as its balance
         elif kind in movements and place is not None:
             before = pockets.get(place, 0)
@@ -179,9 +200,9 @@ def _register_rows(
             pockets[place] = now
             balance += now - before
             balances[code] = balance
-        diff = (
-            counted - expected if isinstance(counted, int) and isinstance(expected, int) else None
-        )
+        diff = None
+        if counted is not None and expected is not None:
+            diff = counted - expected
         lines.append(
             (
                 code,
@@ -198,7 +219,7 @@ def _register_rows(
                 -qty if qty < 0 else None,
                 wasted,
                 balance,
-                pockets.get(place) if place else None,
+                pockets.get(place) if place is not None else None,
                 expected,
                 counted,
                 diff,
