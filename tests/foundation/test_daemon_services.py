@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cabinet import config as config_mod
+from cabinet.clock import DrivenClock
 from cabinet.daemon import Daemon
 from cabinet.errors import StorageError
 from cabinet.sdnotify import Notifier
@@ -21,7 +22,7 @@ from cabinet.store import Movement, MovementKind
 from cabinet.wiring import Context
 from tests.foundation.daemonproc import write_config
 from tests.foundation.fakes import FailingDisk, StubService, drain
-from tests.foundation.helpers import seed
+from tests.foundation.helpers import open_store, raw, seed
 
 
 @pytest.fixture
@@ -168,3 +169,32 @@ async def test_storage_fault_in_the_running_daemon(
     conn.close()
     assert kinds == ["start", "alarm", "dispense", "stop"]
     assert stock[0] == 19
+
+
+async def test_a_broken_ledger_latches_the_real_hardware_coordinator(
+    tmp_path: Path, sock: socket.socket
+) -> None:
+    """With the real composition root: a degraded start leaves the coordinator locked down."""
+    cfg = config_mod.load(write_config(tmp_path))
+    state = cfg.store.state_dir
+    store = open_store(state, DrivenClock(), checkpoint_every=5)
+    with store.transaction() as conn:
+        seed(conn)
+    for _ in range(7):
+        store.move(
+            Movement(kind=MovementKind.DISPENSE, drawer=0, pocket=1, delta=-1, actor="nurse-1")
+        )
+    store.close()
+    conn = raw(cfg.store.db_path)
+    conn.execute("UPDATE ledger SET quantity = -2 WHERE seq = 7")
+    conn.close()
+    daemon = Daemon(cfg, notifier=Notifier({"NOTIFY_SOCKET": str(tmp_path / "n.sock")}))
+    task = asyncio.create_task(daemon.run())
+    try:
+        await wait_for(sock, "READY=1", seconds=30)
+        assert daemon.ctx is not None and daemon.ctx.degraded
+        coordinator = daemon.ctx.parts["coordinator"]
+        assert "BROKEN at sequence 7: edited" in (coordinator.locked_down or "")
+    finally:
+        daemon.stop_requested.set()
+        assert await asyncio.wait_for(task, 30) == 0
