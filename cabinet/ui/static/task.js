@@ -86,7 +86,7 @@ SCREENS.task = async (main) => {
         children.push(h("p", {}, t("task.blind_count", { drawer: task.drawer + 1, pocket: task.pocket + 1 })),
           pinPad((v) => act("/api/task/count", { count: Number(v || "0") }), { mask: false, maxLength: 3, testid: "count-pad" }));
       }
-      if (task.kind === "count" && ["open", "settling", "awaiting_entry"].includes(task.step)) {
+      if (task.kind === "count" && ["released", "open", "settling", "awaiting_entry"].includes(task.step)) {
         children.push(h("p", {}, t("task.blind_count", { drawer: task.drawer + 1, pocket: task.pocket + 1 })),
           pinPad((v) => act("/api/task/count", { count: Number(v || "0") }), { mask: false, maxLength: 3, testid: "count-pad" }));
       }
