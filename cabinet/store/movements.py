@@ -183,7 +183,10 @@ class Store:
         if self._signer is None:
             return None
         seq, h = ledger.head(conn)
-        signed = max(self.last_checkpoint_seq, self._txn_checkpoint or 0)
+        # Read from the store, not from memory: another writer (a report command marking the
+        # register) may have signed meanwhile, and signing the same head twice would fail.
+        last = checkpoints.last(conn)
+        signed = last.seq if last is not None else 0
         if seq <= signed:
             return None
         if not force and seq - signed < self.checkpoint_every:

@@ -107,3 +107,24 @@ def test_checkpoints_are_signed_every_n_events_in_the_same_commit(store: Store) 
     store.raise_alarm("door_forced", "drawer 0 opened while locked", payload={"drawer": 0})
     kinds = store.conn.execute("SELECT kind, severity FROM alarms").fetchall()
     assert kinds == [("door_forced", "critical")]
+
+
+def test_two_writers_never_sign_the_same_head_twice(
+    store: Store, state: Path, clock: DrivenClock
+) -> None:
+    """A second process writing (a report command) and the daemon share the checkpoints."""
+    from tests.foundation.helpers import open_store
+
+    other = open_store(state, clock, checkpoint_every=10)
+    try:
+        for i in range(25):
+            writer = store if i % 2 else other
+            writer.move(
+                Movement(kind=MovementKind.DISPENSE, drawer=0, pocket=i % 3, delta=-1, actor="n")
+            )
+        assert other.checkpoint() == 25
+        assert store.checkpoint() is None
+    finally:
+        other.close()
+    seqs = [r[0] for r in store.conn.execute("SELECT seq FROM checkpoints ORDER BY seq")]
+    assert seqs == [10, 20, 25]
