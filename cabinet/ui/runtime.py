@@ -155,6 +155,9 @@ class Runtime:
             )
             self.hub.publish("discrepancy", {**data, "controlled": controlled})
         else:
+            if isinstance(event, wf.OmissionAlert):
+                patient, item = self.stock.order_names(event.patient_id, event.order_id)
+                data |= {"patient": patient, "item": item, "due": event.due_at[11:16]}
             if isinstance(event, wf.ScanRead) and event.kind == "drug_pack":
                 data = {"kind": "pack", **plain(event.detail)}
             kinds: dict[type[Any], str] = {

@@ -136,6 +136,16 @@ class StockReader:
             if allowed & {part.strip() for part in str(r[2]).split(",")}
         ]
 
+    def order_names(self, patient_id: str, order_id: str) -> tuple[str, str]:
+        """The patient's name and the ordered item's name (the ids when unknown)."""
+        db = self._db()
+        patient = db.execute("SELECT name FROM patients WHERE id = ?", (patient_id,)).fetchone()
+        item = db.execute(
+            "SELECT i.name FROM orders o JOIN items i ON i.code = o.item_code WHERE o.id = ?",
+            (order_id,),
+        ).fetchone()
+        return (str(patient[0]) if patient else patient_id, str(item[0]) if item else order_id)
+
     def user_name(self, user_id: str) -> str:
         """A user's display name (the id itself when unknown)."""
         row = self._db().execute("SELECT name FROM users WHERE id = ?", (user_id,)).fetchone()

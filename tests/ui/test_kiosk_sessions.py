@@ -89,3 +89,31 @@ async def test_the_live_stream_carries_drawer_events_and_ends_at_sign_out(tmp_pa
             assert seen[-1] == ("session", {"user_id": None, "reason": "ended"})
     finally:
         await ward.stop()
+
+
+async def test_an_omission_reaches_the_screen_in_words(tmp_path: Path) -> None:
+    from cabinet.workflows.events import OmissionAlert
+
+    ward = Ward(tmp_path)
+    await ward.start(serve=False)
+    try:
+        seen = []
+
+        async def listen() -> None:
+            async for event in ward.runtime.hub.subscribe():
+                if event.kind == "omission":
+                    seen.append(event.data)
+                    return
+
+        listener = asyncio.create_task(listen())
+        await ward.until(lambda: ward.runtime.hub.subscribers == 1)
+        ward.runtime.publish_workflow(
+            OmissionAlert(
+                patient_id="IPP001", order_id="O-PARA", due_at="2026-11-30T08:00:00+00:00", seq=1
+            )
+        )
+        await asyncio.wait_for(listener, 5)
+        assert seen[0]["patient"] == "DUPONT Jean"
+        assert seen[0]["item"] == "PARAcetamol 500 mg" and seen[0]["due"] == "08:00"
+    finally:
+        await ward.stop()
