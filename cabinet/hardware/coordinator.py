@@ -40,7 +40,6 @@ watched drawer's scale module every tick; idle drawers every `idle_poll_s`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import hal
@@ -70,17 +69,25 @@ class HardwareCoordinator(PollingCoordinator):
         # Two full looks: settling is confirmed by two agreeing polls.
         await self.poll_all()
         await self.poll_all()
+        self._stagger_idle()
         if self._autopoll:
             self._task = asyncio.create_task(self._run(), name="hardware-poller")
 
     async def stop(self) -> None:
         """Stop polling, darken the guide lights, relock every drawer and close the devices."""
         self._stopped = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task}, timeout=2 * self._deadline_s + 1)
+            if not task.done():
+                # A cancellation swallowed mid-request: the stop flag ends the loop next tick.
+                task.cancel()
+                await asyncio.wait({task}, timeout=2 * self._deadline_s + 1)
+            if not task.done():
+                log.error("hardware poller did not stop in time")
+            elif not task.cancelled() and task.exception() is not None:
+                log.error("hardware poller ended with %r", task.exception())
         # Each step on its own: one failure must not keep the next from making things safe.
         try:
             await self.darken_all()

@@ -18,8 +18,6 @@ from cabinet.hardware.events import (
 
 log = logging.getLogger("cabinet.hardware")
 
-EPSILON_S = 1e-6  # float slack when comparing poll deadlines
-
 
 class PollingCoordinator(CoordinatorCore):
     """Reads the devices, detects edges and settling, and raises or clears alarms."""
@@ -29,9 +27,14 @@ class PollingCoordinator(CoordinatorCore):
         now = self._clock.monotonic()
         self._last_loop = now
         await self._poll_board(now)
-        due = [t for t in self._drawers.values() if now >= t.next_poll - EPSILON_S]
-        if due:
-            await asyncio.gather(*(self._poll_scale(t, now) for t in due))
+        # Half a tick of slack: a timer that fires a hair early must not skip a whole tick.
+        slack = self.fast_period_s / 2
+        due = [t for t in self._drawers.values() if now >= t.next_poll - slack]
+        # Requests queue on the link in this order: the open drawer's samples go first.
+        due.sort(key=lambda t: not t.fast(now))
+        # One after the other: every module shares the one bus (or TCP connection) anyway.
+        for track in due:
+            await self._poll_scale(track, now)
         self._wake_waiters()
 
     async def poll_all(self) -> None:
@@ -251,15 +254,29 @@ class PollingCoordinator(CoordinatorCore):
 
     async def _run(self) -> None:
         """Poll at the fast cadence until cancelled; a bug latches the cabinet locked."""
-        while True:
-            started = self._clock.monotonic()
+        next_tick = self._clock.monotonic()
+        # The flag as well as the cancellation: a library that swallows CancelledError in the
+        # middle of a request must not keep the poller alive after stop().
+        while not self._stopped:
             try:
                 await self.poll_once()
             except Exception as exc:
                 log.exception("hardware poll failed")
                 self.lock_down(f"hardware poller failed: {exc!r}")
-            elapsed = self._clock.monotonic() - started
-            await asyncio.sleep(max(0.0, self.fast_period_s - elapsed))
+            # Ticks on a fixed grid, so a slow tick does not push every later one back; after
+            # a long stall (a dead bus) the grid restarts from now instead of bursting.
+            next_tick += self.fast_period_s
+            now = self._clock.monotonic()
+            if next_tick < now - self.fast_period_s:
+                next_tick = now
+            await asyncio.sleep(max(0.0, next_tick - now))
+
+    def _stagger_idle(self) -> None:
+        """Spread the idle drawers' reads over their period instead of one burst per period."""
+        now = self._clock.monotonic()
+        idle = [t for t in self._drawers.values() if not t.fast(now)]
+        for i, track in enumerate(idle):
+            track.next_poll = now + self.idle_poll_s * (i + 1) / (len(idle) + 1)
 
     def lock_down(self, reason: str) -> None:
         """Latch the cabinet locked (degraded mode): no release until the process restarts."""
