@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cabinet import config as config_mod
+from cabinet.config import Config
 from cabinet.daemon import Daemon
 from cabinet.sdnotify import Notifier
 from cabinet.service import Service
@@ -22,11 +25,23 @@ from tests.foundation.fakes import StubService, drain
 EVENTS = 1_000_000
 
 
-@pytest.mark.slow
-async def test_ready_within_two_seconds_with_a_million_events(tmp_path: Path) -> None:
-    """READY comes fast; the background walk then finds the forged past and locks."""
+@pytest.fixture
+def million(tmp_path: Path) -> Iterator[Config]:
+    """A configuration whose store holds a million events; the 350 MB go away afterwards."""
     cfg = config_mod.load(write_config(tmp_path))
     build(cfg.store.state_dir, EVENTS)
+    try:
+        yield cfg
+    finally:
+        shutil.rmtree(cfg.store.state_dir, ignore_errors=True)
+
+
+@pytest.mark.slow
+async def test_ready_within_two_seconds_with_a_million_events(
+    tmp_path: Path, million: Config
+) -> None:
+    """READY comes fast; the background walk then finds the forged past and locks."""
+    cfg = million
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(tmp_path / "n.sock"))
     sock.setblocking(False)
