@@ -80,6 +80,7 @@ class _TableReader(HTMLParser):
     """Collects the rows of every `<table data-name>` of a report page."""
 
     def __init__(self) -> None:
+        """No table, row or cell open yet."""
         super().__init__()
         self.tables: dict[str, list[list[str]]] = {}
         self._name: str | None = None

@@ -74,6 +74,7 @@ def test_statuses_outside_the_value_set_are_refused() -> None:
     """fhir.resources accepts any code: our own check refuses those of the other version."""
 
     def one(status: str) -> dict[str, Any]:
+        """A one-resource bundle with that status."""
         return {
             "resourceType": "Bundle",
             "type": "collection",
