@@ -55,6 +55,7 @@ class UiService:
             host=self._host,
             port=self._port,
             log_level="warning",
+            log_config=None,  # keep the daemon's one-line structured log format
             lifespan="off",
             access_log=False,
             # Our own stop closes live event streams first; do not wait long for stragglers.
