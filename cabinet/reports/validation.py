@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cabinet.reports import kinds
 from cabinet.reports.formats import to_data
 from cabinet.reports.model import Params, ReportError
-from cabinet.reports.register import build_controlled, controlled_items
+from cabinet.reports.register import build_controlled
+from cabinet.reports.register_sources import controlled_items
 from cabinet.reports.signing import sign_document
 from cabinet.store import NewEvent, Store
 from cabinet.store.ledger import LedgerEvent
