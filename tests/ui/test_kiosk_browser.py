@@ -226,6 +226,7 @@ def test_touch_targets_are_at_least_44_px(page: Page, ward: WardThread) -> None:
     page.get_by_test_id("patient-IPP001").click()
     expect(page.get_by_test_id("order-O-PARA")).to_be_visible()
     assert small_buttons(page) == []
+    screenshot(page, "patient_orders")
     page.get_by_test_id("override").click()
     expect(page.get_by_test_id("kbd-A")).to_be_visible()
     assert small_buttons(page) == []  # the letter keyboard

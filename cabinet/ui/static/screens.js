@@ -1,13 +1,16 @@
 // Kiosk screens: sign-in, patients, orders, override, waste, return, restock, count, lists.
 "use strict";
 
+// The order's warnings as the workflow names them: allergy:X, high_alert, controlled, lookalike:G.
 function flagPills(o) {
+  const warnings = o.warnings || [];
+  const allergies = warnings.filter((w) => w.startsWith("allergy:")).map((w) => w.slice(8));
   return [
-    o.controlled ? h("span", { class: "pill controlled" }, t("flag.controlled")) : null,
-    o.high_alert ? h("span", { class: "pill high_alert" }, t("flag.high_alert")) : null,
-    (o.warnings || []).some((w) => w.startsWith("lookalike")) ?
-      h("span", { class: "pill lookalike" }, t("flag.lookalike")) : null,
-    (o.allergies || []).length ? h("span", { class: "pill allergy" }, t("flag.allergy") + ": " + o.allergies.join(", ")) : null,
+    allergies.length ? h("span", { class: "pill allergy", testid: "allergy-" + o.order_id },
+      "⚠ " + t("flag.allergy_match", { allergy: allergies.join(", ") })) : null,
+    o.controlled || warnings.includes("controlled") ? h("span", { class: "pill controlled" }, t("flag.controlled")) : null,
+    o.high_alert || warnings.includes("high_alert") ? h("span", { class: "pill high_alert" }, t("flag.high_alert")) : null,
+    warnings.some((w) => w.startsWith("lookalike")) ? h("span", { class: "pill lookalike" }, t("flag.lookalike")) : null,
   ];
 }
 
@@ -91,7 +94,7 @@ SCREENS.patient = async (main, patientId) => {
           o.dispensable ? null : h("div", { class: "muted", testid: "refusal-" + o.order_id }, o.refusal_text || "")),
         h("button", { class: "primary", disabled: !o.dispensable, testid: "dispense-" + o.order_id,
           onclick: () => dispense(o) }, t("order.dispense"))),
-      (o.warnings || []).filter((w) => !w.startsWith("lookalike")).map((w) => h("div", { class: "muted" }, "⚠ " + w)))));
+      )));
   draw();
 };
 
