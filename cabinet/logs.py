@@ -17,6 +17,10 @@ _PRIORITY = {
     logging.CRITICAL: 2,
 }
 LEVELS = ("debug", "info", "warning", "error", "critical")
+# Libraries that log every retry (pymodbus warns on each failed reconnect, many times a
+# second while a board is unplugged); our own parts log the event that matters once (device
+# down, device back). They speak up at debug level only.
+_CHATTY_LIBRARIES = ("pymodbus",)
 
 
 def _quote(value: Any) -> str:
@@ -67,6 +71,8 @@ def setup(level: str = "info") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in _CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.ERROR)
 
 
 def event(logger: logging.Logger, message: str, level: int = logging.INFO, **fields: Any) -> None:
