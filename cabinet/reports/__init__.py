@@ -1,10 +1,11 @@
 """Reports for stock auditors and pharmacists, read from the store without stopping the cabinet.
 
 The UI calls `render(name, conn, params, fmt)` with a read-only connection
-(`cabinet.store.open_read_only`); the command line is in `cabinet.reports.cli`.
+(`cabinet.store.open_read_only`), parameters from `params_from(query, now=…, unit=…)`;
+the command line is in `cabinet.reports.cli`.
 """
 
-from cabinet.reports.model import Params, Report, ReportError
+from cabinet.reports.model import Params, Report, ReportError, params_from
 from cabinet.reports.registry import FORMATS, REPORTS, ROLES, build, media_type, render
 
 __all__ = [
@@ -16,5 +17,6 @@ __all__ = [
     "ReportError",
     "build",
     "media_type",
+    "params_from",
     "render",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -112,6 +112,36 @@ def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.execute("COMMIT")
+
+
+def params_from(values: Mapping[str, str], *, now: dt.datetime, unit: str = "") -> Params:
+    """Parameters from text fields (a UI query string): from, to, days, item, threshold.
+
+    Anything malformed or unknown is refused with a ReportError naming it.
+    """
+    known = {"from", "to", "days", "item", "threshold"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ReportError(f"unknown report parameter {unknown[0]!r}; known: {sorted(known)}")
+
+    def number(key: str, kind: type[int] | type[float], default: float) -> float:
+        """A numeric field, or its default."""
+        if not values.get(key):
+            return default
+        try:
+            return kind(values[key])
+        except ValueError:
+            raise ReportError(f"{key} {values[key]!r} is not a number") from None
+
+    return Params(
+        date_from=parse_date(values["from"], "from") if values.get("from") else None,
+        date_to=parse_date(values["to"], "to") if values.get("to") else None,
+        now=now,
+        days=int(number("days", int, 30)),
+        unit=unit,
+        item=values.get("item") or None,
+        threshold=float(number("threshold", float, 3.5)),
+    )
 
 
 def parse_date(text: str, flag: str) -> dt.date:

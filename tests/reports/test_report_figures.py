@@ -271,3 +271,15 @@ def test_register_counts_only_the_item_s_share_of_the_return_bin(fresh_ward: His
         5,
         1,
     )
+
+
+def test_ui_parameters_are_checked(conn: sqlite3.Connection) -> None:
+    """The UI's text fields become parameters, or a clear refusal."""
+    from cabinet.reports import ReportError, params_from
+
+    p = params_from({"from": "2026-11-04", "to": "2026-11-04", "days": "10"}, now=AS_OF, unit=UNIT)
+    assert build("activity", conn, p).summary["dispenses"] == 2
+    assert p.days == 10
+    for bad in ({"from": "04/11/2026"}, {"days": "ten"}, {"format": "pdf"}):
+        with pytest.raises(ReportError):
+            params_from(bad, now=AS_OF)
