@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
@@ -129,6 +131,7 @@ class SessionSection:
 
 
 def _default_drawers() -> tuple[DrawerSection, ...]:
+    """The demo cabinet: six drawers of eight pockets and a one-pocket return bin."""
     return (
         *(DrawerSection(index=i) for i in range(6)),
         DrawerSection(index=6, pockets=1, kind="return_bin"),
@@ -189,6 +192,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
 
 
 def _describe(tp: Any) -> str:
+    """What a type accepts, in words for an error line."""
     origin = get_origin(tp)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
@@ -253,16 +257,9 @@ def _build(cls: type[Any], data: Any, prefix: str) -> Any:
     for f in fields(cls):
         if f.name in data:
             values[f.name] = _convert(f"{prefix}.{f.name}", data[f.name], hints[f.name])
-        elif f.default is dataclass_missing() and f.default_factory is dataclass_missing():
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{prefix}.{f.name}: missing; must be {_describe(hints[f.name])}")
     return cls(**values)
-
-
-def dataclass_missing() -> Any:
-    """The dataclasses sentinel for 'no default'."""
-    import dataclasses
-
-    return dataclasses.MISSING
 
 
 def parse(data: dict[str, Any], base_dir: Path | None = None) -> Config:
@@ -362,9 +359,9 @@ def load(path: Path) -> Config:
 
 def _resolve_paths(config: Config, base: Path) -> Config:
     """Make relative file paths relative to the configuration file's folder."""
-    import dataclasses
 
     def fix(p: Path | None) -> Path | None:
+        """A relative path taken from the configuration file's folder."""
         return None if p is None or p.is_absolute() else base / p
 
     central = config.central
@@ -382,6 +379,4 @@ def _resolve_paths(config: Config, base: Path) -> Config:
 
 def example_text() -> str:
     """The commented example configuration that `cabinet config init` writes."""
-    from importlib import resources
-
     return (resources.files("cabinet") / "config_example.toml").read_text(encoding="utf-8")

@@ -57,6 +57,7 @@ class Daemon:
         notifier: Notifier | None = None,
         build: Callable[[Context], list[Service]] = build_services,
     ) -> None:
+        """Nothing starts here; run() does the work."""
         self.config = config
         self._build = build
         self.clock = clock or SystemClock()

@@ -36,6 +36,7 @@ class LogfmtFormatter(logging.Formatter):
     """`level=info logger=cabinet.daemon msg="..." key=value ...` on one line."""
 
     def __init__(self, journald: bool = False) -> None:
+        """With `journald`, prefix each line with its syslog priority."""
         super().__init__()
         self.journald = journald
         self.converter = time.gmtime  # timestamps in UTC, like the store

@@ -11,6 +11,7 @@ class Notifier:
     """Sends datagrams to $NOTIFY_SOCKET; does nothing when systemd did not ask for them."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        """Read $NOTIFY_SOCKET and the watchdog settings from `env`."""
         env = os.environ if env is None else env
         address = env.get("NOTIFY_SOCKET", "")
         # "@name" is an abstract socket: the kernel spells it with a leading NUL.

@@ -33,10 +33,12 @@ class CheckpointSigner:
     """Signs checkpoints; holds the private key and never shows it."""
 
     def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        """Keep the private key for signing only."""
         self._key = private_key
         self.public_key = private_key.public_key()
 
     def __repr__(self) -> str:
+        """Never show the key."""
         return "CheckpointSigner(<private key hidden>)"
 
     def sign(self, seq: int, event_hash: str) -> str:

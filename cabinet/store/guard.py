@@ -63,6 +63,7 @@ class BackgroundCheck:
         public_key: Ed25519PublicKey,
         on_done: Callable[[VerifyResult], None],
     ) -> None:
+        """Prepare the walk; `on_done` is called from the worker thread."""
         self._db_path = db_path
         self._key = public_key
         self._on_done = on_done

@@ -93,6 +93,7 @@ class Store:
         signer: CheckpointSigner | None = None,
         checkpoint_every: int = 100,
     ) -> None:
+        """Open the write connection; sign checkpoints with `signer` when given."""
         self.path = path
         self.clock = clock
         self.conn = open_writer(path)
@@ -215,6 +216,7 @@ class Store:
         body = {"alarm": kind, "severity": severity, "message": message, **(payload or {})}
 
         def add_row(conn: sqlite3.Connection, event: LedgerEvent) -> None:
+            """The alarm's row, in the event's transaction."""
             insert_alarm(conn, event, kind, severity, message, event.at)
 
         return self.record(NewEvent(kind="alarm", actor=actor, payload=body), add_row)
@@ -254,6 +256,7 @@ class Store:
         return stored
 
     def _move_in(self, conn: sqlite3.Connection, m: Movement) -> LedgerEvent:
+        """Check and apply one movement inside the caller's transaction."""
         row = conn.execute(
             "SELECT item_code, quantity, return_bin FROM pockets WHERE drawer = ? AND pocket = ?",
             (m.drawer, m.pocket),

@@ -48,6 +48,8 @@ class VerifyResult:
 
 @dataclass(frozen=True, slots=True)
 class _Break:
+    """Where the chain breaks first, and why."""
+
     seq: int
     reason: str
     detail: str

@@ -59,6 +59,7 @@ class NotifySocket:
     """The datagram socket systemd would listen on; collects what the daemon tells it."""
 
     def __init__(self, folder: Path) -> None:
+        """Bind the socket in `folder`."""
         self.path = folder / "notify.sock"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(self.path))
@@ -90,6 +91,7 @@ class Daemon:
     """One `cabinetd` process."""
 
     def __init__(self, config: Path, notify: NotifySocket, watchdog_usec: int = 0) -> None:
+        """Start cabinetd with the environment systemd would give it."""
         env = dict(os.environ)
         env["NOTIFY_SOCKET"] = str(notify.path)
         env.pop("JOURNAL_STREAM", None)

@@ -11,6 +11,7 @@ class FailingDisk:
     """A write connection whose disk fails on the chosen statement while the fault is armed."""
 
     def __init__(self, conn: sqlite3.Connection, statement: str) -> None:
+        """Wrap the real connection; fail on `statement` while armed."""
         self._conn = conn
         self.statement = statement
         self.armed = True
@@ -22,6 +23,7 @@ class FailingDisk:
         return self._conn.execute(sql, params)
 
     def __getattr__(self, name: str) -> Any:
+        """Everything else is the real connection."""
         return getattr(self._conn, name)
 
 
@@ -29,6 +31,7 @@ class StubService:
     """A service of our own shape whose progress the test decides."""
 
     def __init__(self, name: str, journal: list[str]) -> None:
+        """A service that writes its starts and stops into `journal`."""
         self.name = name
         self.journal = journal
         self.progress = True

@@ -53,6 +53,7 @@ async def test_order_and_watchdog(tmp_path: Path, sock: socket.socket) -> None:
     contexts: list[Context] = []
 
     def build(ctx: Context) -> list[Service]:
+        """The services under test instead of the real ones."""
         contexts.append(ctx)
         return list(services)
 
@@ -87,10 +88,14 @@ async def test_a_service_that_fails_to_start_stops_the_others(
     journal: list[str] = []
 
     class Broken(StubService):
+        """A service whose start fails."""
+
         async def start(self) -> None:
+            """Fail like a port already in use."""
             raise OSError("port in use")
 
     def build(ctx: Context) -> list[Service]:
+        """The services under test instead of the real ones."""
         return [StubService("hardware", journal), Broken("ui", journal)]
 
     notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "n.sock")})
@@ -137,6 +142,7 @@ async def test_storage_fault_in_the_running_daemon(
     contexts: list[Context] = []
 
     def build(ctx: Context) -> list[Service]:
+        """The services under test instead of the real ones."""
         with ctx.store.transaction() as conn:
             seed(conn)
         contexts.append(ctx)

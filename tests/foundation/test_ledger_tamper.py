@@ -31,10 +31,12 @@ def ledger_db(store: Store, state: Path, clock: DrivenClock) -> Path:
 
 
 def _edit(conn: sqlite3.Connection) -> None:
+    """Change the quantity of event 12."""
     conn.execute("UPDATE ledger SET quantity = -2 WHERE seq = 12")
 
 
 def _edit_and_rehash(conn: sqlite3.Connection) -> None:
+    """Change event 12's actor and recompute its hash."""
     row = conn.execute(f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE seq = 12").fetchone()
     fields = dict(zip(HASHED_FIELDS, row[:-1], strict=True))
     fields["actor"] = "someone-else"
@@ -45,49 +47,58 @@ def _edit_and_rehash(conn: sqlite3.Connection) -> None:
 
 
 def _delete(conn: sqlite3.Connection) -> None:
+    """Remove event 17 and its outbox row."""
     conn.execute("DELETE FROM outbox WHERE seq = 17")
     conn.execute("DELETE FROM ledger WHERE seq = 17")
 
 
 def _delete_and_renumber(conn: sqlite3.Connection) -> None:
+    """Remove event 17 and close the gap."""
     _delete(conn)
     conn.execute("UPDATE ledger SET seq = -seq WHERE seq > 17")
     conn.execute("UPDATE ledger SET seq = -seq - 1 WHERE seq < 0")
 
 
 def _reorder(conn: sqlite3.Connection) -> None:
+    """Swap events 22 and 23."""
     conn.execute("UPDATE ledger SET seq = -1 WHERE seq = 22")
     conn.execute("UPDATE ledger SET seq = 22 WHERE seq = 23")
     conn.execute("UPDATE ledger SET seq = 23 WHERE seq = -1")
 
 
 def _swap_far(conn: sqlite3.Connection) -> None:
+    """Swap events 5 and 29."""
     conn.execute("UPDATE ledger SET seq = -1 WHERE seq = 5")
     conn.execute("UPDATE ledger SET seq = 5 WHERE seq = 29")
     conn.execute("UPDATE ledger SET seq = 29 WHERE seq = -1")
 
 
 def _truncate_tail(conn: sqlite3.Connection) -> None:
+    """Cut every event after 30 (the last checkpoint is 35)."""
     conn.execute("DELETE FROM outbox WHERE seq > 30")
     conn.execute("DELETE FROM ledger WHERE seq > 30")
 
 
 def _truncate_tail_keep_outbox(conn: sqlite3.Connection) -> None:
+    """Cut the tail and its checkpoint, leave the outbox rows."""
     conn.execute("DELETE FROM checkpoints WHERE seq > 30")
     conn.execute("DELETE FROM ledger WHERE seq > 33")
 
 
 def _bad_signature(conn: sqlite3.Connection) -> None:
+    """Flip a digit of checkpoint 20's signature."""
     sig = conn.execute("SELECT signature FROM checkpoints WHERE seq = 20").fetchone()[0]
     flipped = ("0" if sig[0] != "0" else "1") + sig[1:]
     conn.execute("UPDATE checkpoints SET signature = ? WHERE seq = 20", (flipped,))
 
 
 def _forged_checkpoint(conn: sqlite3.Connection) -> None:
+    """Replace checkpoint 30's hash."""
     conn.execute("UPDATE checkpoints SET hash = ? WHERE seq = 30", ("f" * 64,))
 
 
 def _rewrite_last_event(conn: sqlite3.Connection) -> None:
+    """Change the last event's patient and recompute its hash."""
     row = conn.execute(f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE seq = 35").fetchone()
     fields = dict(zip(HASHED_FIELDS, row[:-1], strict=True))
     fields["patient_id"] = "IPP-OTHER"

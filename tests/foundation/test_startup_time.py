@@ -49,6 +49,7 @@ async def test_ready_within_two_seconds_with_a_million_events(
     contexts: list[Context] = []
 
     def build_stub(ctx: Context) -> list[Service]:
+        """One stub service; remember the context."""
         contexts.append(ctx)
         return [StubService("hardware", journal)]
 

@@ -74,6 +74,7 @@ def test_a_failing_listener_does_not_undo_a_committed_movement(store: Store) -> 
     """The movement is committed; the caller gets its event, never a false failure."""
 
     def broken(_: object) -> None:
+        """A listener that fails."""
         raise RuntimeError("screen went away")
 
     store.on_event(broken)
