@@ -79,8 +79,8 @@ def open_order(page: Page, patient: str, order: str) -> None:
             page.get_by_test_id("back").click()
 
 
-def take_and_close(stack: Stack, pocket: int, count: int) -> None:
-    """Pull drawer 0 once its lock is released, take from a pocket, push it shut."""
+def take_and_close(stack: Stack, pocket: int, count: int, verb: str = "take") -> None:
+    """Pull drawer 0 once its lock is released, take from (or put into) a pocket, shut it."""
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -90,7 +90,7 @@ def take_and_close(stack: Stack, pocket: int, count: int) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
-    stack.sim(f"take 0 {pocket} {count}")
+    stack.sim(f"{verb} 0 {pocket} {count}")
     time.sleep(0.3)
     stack.sim("close 0")
 
@@ -126,6 +126,36 @@ def test_stack_one_too_many_ends_in_the_discrepancy_screen(page: Page, stack: St
     expect(page.get_by_test_id("discrepancy")).to_be_visible()
     expect(page.get_by_text("Trop d'unités prises")).to_be_visible()
     screenshot(page, "stack_discrepancy_too_many")
+
+
+def test_stack_technician_restocks_with_a_pack_scan(page: Page, stack: Stack) -> None:
+    expect(page.get_by_test_id("scan-prompt")).to_be_visible()
+    stack.sim("badge BADGE-3001")
+    press_pin(page, "4567")
+    page.get_by_test_id("restock-0-2").click()  # IBUPROFÈNE 400 mg
+    expect(page.get_by_test_id("scan-pack")).to_be_visible()
+    # A real GS1 DataMatrix read through the simulator's pty, parsed by the daemon's reader.
+    stack.sim("scan-pack 03400938338201 LOTUI1 2028-12-31 SN0001")
+    expect(page.get_by_test_id("pack")).to_contain_text("LOTUI1")
+    press_pin(page, "4", pad="load-pad")
+    page.get_by_test_id("task-confirm").click()
+    take_and_close(stack, 2, 4, verb="put")
+    expect(page.get_by_test_id("committed")).to_contain_text("4 unité")
+    screenshot(page, "stack_restock_committed")
+
+
+def test_stack_five_wrong_pins_lock_the_account(page: Page, stack: Stack) -> None:
+    expect(page.get_by_test_id("scan-prompt")).to_be_visible()
+    stack.sim("badge BADGE-1002")
+    expect(page.get_by_test_id("hello")).to_contain_text("Karim BENALI")
+    for attempt in range(1, 5):
+        press_pin(page, "0000")
+        expect(page.get_by_test_id("error")).to_contain_text(f"{5 - attempt} essai")
+    press_pin(page, "0000")
+    expect(page.get_by_test_id("error")).to_contain_text("bloqué")
+    press_pin(page, "2345")  # the right PIN, too late
+    expect(page.get_by_test_id("error")).to_contain_text("bloqué")
+    screenshot(page, "stack_lockout")
 
 
 def test_stack_offline_banner_when_the_central_stops(page: Page, stack: Stack) -> None:
