@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
@@ -21,7 +22,7 @@ from cabinet.logs import event
 from cabinet.sdnotify import Notifier
 from cabinet.security.keys import load_or_create
 from cabinet.service import Service
-from cabinet.store import NewEvent, Store
+from cabinet.store import LedgerEvent, NewEvent, Store
 from cabinet.store.checkpoints import CheckpointSigner
 from cabinet.store.guard import BackgroundCheck, quick_check
 from cabinet.store.movements import StorageFault
@@ -78,6 +79,7 @@ class Daemon:
             checkpoint_every=self.config.store.checkpoint_every,
         )
         store.on_fault(self._on_storage_fault)
+        store.on_event(self._on_event)
         ctx = Context(config=self.config, store=store, clock=self.clock)
         try:
             result = quick_check(self.config.store.db_path, signer.public_key)
@@ -142,6 +144,12 @@ class Daemon:
             error=fault.error,
         )
         self.notifier.status(f"ALARM storage fault: {fault.error}")
+
+    def _on_event(self, stored: LedgerEvent) -> None:
+        """A storage fault reached the ledger: the store writes again, say so."""
+        if stored.kind == "alarm" and json.loads(stored.payload).get("alarm") == "storage_fault":
+            state = "DEGRADED (locked)" if self.ctx is not None and self.ctx.degraded else "serving"
+            self.notifier.status(f"{state}: storage fault recorded as event {stored.seq}")
 
     async def _watchdog(self) -> None:
         """Ping systemd only while every service reports progress."""

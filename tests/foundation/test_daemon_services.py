@@ -166,6 +166,7 @@ async def test_storage_fault_in_the_running_daemon(
         await wait_for(sock, "STATUS=ALARM storage fault: disk I/O error")
         assert any(r.getMessage() == "storage fault alarm" for r in caplog.records)
         store.move(take)
+        await wait_for(sock, "STATUS=serving: storage fault recorded as event 2")
     finally:
         daemon.stop_requested.set()
         assert await asyncio.wait_for(task, 10) == 0
