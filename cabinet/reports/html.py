@@ -24,9 +24,10 @@ svg .axis{stroke:#444}svg .tick,svg .lbl{font-size:9px;fill:#333}
 svg .marker{stroke:#900;stroke-dasharray:4 3}
 .legend .key{margin-right:12px}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
-.meta,.note{color:#444;font-size:9pt}
-@page{size:A4;margin:12mm}
-@media print{body{margin:0;font-size:8.5pt}thead{display:table-header-group}
+.meta,.note{color:#444;font-size:9pt}.wrap{overflow-x:auto}
+@page{size:A4 landscape;margin:10mm}
+@media print{body{margin:0;font-size:8pt}thead{display:table-header-group}
+th,td{padding:1px 2px;word-break:break-word}
 tr{break-inside:avoid}h2{break-after:avoid}}
 """
 
@@ -66,11 +67,11 @@ def to_html(report: Report) -> str:
                 f'<p class="note">First {len(shown)} rows shown; '
                 "the CSV and JSON forms hold all.</p>"
             )
-        parts.append(f'<table data-name="{escape(table.name)}"><thead><tr>')
+        parts.append(f'<div class="wrap"><table data-name="{escape(table.name)}"><thead><tr>')
         parts.extend(f"<th>{escape(c)}</th>" for c in table.columns)
         parts.append("</tr></thead><tbody>")
         parts.extend("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in shown)
-        parts.append("</tbody></table>")
+        parts.append("</tbody></table></div>")
     parts.extend(f'<p class="note">{escape(n)}</p>' for n in report.notes)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -155,7 +155,8 @@ def _register_rows(
 
 def _chart_points(lines: list[tuple[Cell, ...]]) -> list[tuple[str, float]]:
     """The running balance, thinned to a readable number of points."""
-    points = [(str(line[_COL["at"]])[:16], float(line[_COL["balance"]] or 0)) for line in lines]
+    # The full timestamp: two lines in the same minute stay two points.
+    points = [(str(line[_COL["at"]]), float(line[_COL["balance"]] or 0)) for line in lines]
     if len(points) <= _MAX_CHART_POINTS:
         return points
     step = len(points) / _MAX_CHART_POINTS

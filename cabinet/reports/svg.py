@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from cabinet.reports.model import Chart
 
 _W, _H = 680, 240
 _LEFT, _RIGHT, _TOP, _BOTTOM = 52, 34, 24, 44
+_CHAR_W = 5.4  # width of one tick-label character at 9 px
 # Distinct in print and for the common colour-vision deficiencies (Okabe-Ito).
 _COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
@@ -38,13 +40,21 @@ def _axes(top: float, labels: list[str], y_label: str) -> list[str]:
             f'<text x="{_LEFT - 4}" y="{y + 3:.1f}" class="tick" text-anchor="end">{value:g}</text>'
         )
     if labels:
-        stride = max(1, len(labels) // 8)
-        width = (_W - _LEFT - _RIGHT) / len(labels)
+        # Timestamps are shown as their day; as many labels as fit side by side.
+        shown = [x[:10] if len(x) > 10 and x[4:5] == "-" else x[:12] for x in labels]
+        plot_w = _W - _LEFT - _RIGHT
+        fit = max(1, int(plot_w // (max(len(x) for x in shown) * _CHAR_W + 10)))
+        stride = max(1, math.ceil(len(labels) / fit))
+        width = plot_w / len(labels)
+        previous = ""
         for i in range(0, len(labels), stride):
+            if shown[i] == previous:
+                continue
+            previous = shown[i]
             x = _LEFT + width * (i + 0.5)
             parts.append(
                 f'<text x="{x:.1f}" y="{_H - _BOTTOM + 14}" class="tick" text-anchor="middle">'
-                f"{escape(labels[i][:12])}</text>"
+                f"{escape(shown[i])}</text>"
             )
     return parts
 
