@@ -62,10 +62,12 @@ async def sign_in(body: SignIn, rt: Rt, response: Response) -> Me:
         raise Refused(RefusalCode.UNKNOWN_BADGE)
     try:
         view = await rt.cabinet.sign_in_pin(body.pin, user_id=body.user_id)
-    finally:
-        if rt.cabinet.core.pending_badge is None:
-            # The workflow forgot the badge (signed in, or locked out): so does the screen.
+    except Refused as refused:
+        if refused.code is RefusalCode.LOCKED_OUT:
+            # A locked account has nothing more to type: back to the badge prompt.
             rt.scans.clear()
+        raise
+    rt.scans.clear()
     token = rt.binder.bind(view.user_id)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
     return Me(

@@ -189,7 +189,10 @@ def test_five_wrong_pins_lock_the_account(page: Page, ward: WardThread) -> None:
         expect(page.get_by_test_id("error")).to_contain_text(f"{5 - attempt} essai")
     press_pin(page, "0000")
     expect(page.get_by_test_id("error")).to_contain_text("bloqué")
+    expect(page.get_by_test_id("scan-prompt")).to_be_visible()  # nothing more to type
     # Even the right PIN is refused now, and nobody is signed in.
+    ward.call(ward.ward.metal.scanner.badge, BADGES["nurse2"])
+    expect(page.get_by_test_id("hello")).to_be_visible()
     press_pin(page, PINS["nurse2"])
     expect(page.get_by_test_id("error")).to_contain_text("bloqué")
     expect(page.get_by_test_id("who")).to_have_count(0)

@@ -58,7 +58,6 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
 
 def nurse_signs_in(page: Page, stack: Stack) -> None:
     """Marie DUBOIS's badge at the reader (through the simulator's pty), her PIN on the pad."""
-    expect(page.get_by_test_id("scan-prompt")).to_be_visible()
     stack.sim("badge BADGE-1001")
     expect(page.get_by_test_id("hello")).to_contain_text("Marie DUBOIS")
     press_pin(page, "1234")
@@ -153,8 +152,11 @@ def test_stack_five_wrong_pins_lock_the_account(page: Page, stack: Stack) -> Non
         expect(page.get_by_test_id("error")).to_contain_text(f"{5 - attempt} essai")
     press_pin(page, "0000")
     expect(page.get_by_test_id("error")).to_contain_text("bloqué")
+    expect(page.get_by_test_id("scan-prompt")).to_be_visible()  # nothing more to type
+    stack.sim("badge BADGE-1002")
     press_pin(page, "2345")  # the right PIN, too late
     expect(page.get_by_test_id("error")).to_contain_text("bloqué")
+    expect(page.get_by_test_id("who")).to_have_count(0)
     screenshot(page, "stack_lockout")
 
 

@@ -51,7 +51,12 @@ SCREENS.signin = async (main) => {
     if (current.id !== "signin") { clearInterval(timer); return; }
     await refreshKiosk();
     const now = key();
-    if (now !== last) { last = now; message = null; draw(); }
+    if (now !== last) {
+      last = now;
+      // A refusal stays on screen until someone scans a badge again.
+      if ((K.state.kiosk || {}).pending_badge) message = null;
+      draw();
+    }
   }, 500);
 };
 
