@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from cabinet.domain.refusals import RefusalCode
 from cabinet.domain.weighing import PocketChange, cause_of, compare_drawer
 from cabinet.errors import MovementRefused, StorageError
-from cabinet.hardware.errors import HardwareUnavailable
+from cabinet.hardware.errors import HardwareUnavailable, ReleaseRefused
+from cabinet.hardware.errors import RefusalCode as ReleaseCode
 from cabinet.store import LedgerEvent, Movement, MovementKind, NewEvent
 from cabinet.store.movements import TxHook
 from cabinet.workflows import machines, repo
@@ -54,8 +55,7 @@ async def release(core: Core, task: Task) -> None:
         core.refuse(RefusalCode.NO_POCKET)
     drawer = task.drawer
     try:
-        # Fail fast when the coordinator would refuse anyway (device down, tamper, forced).
-        core.hardware.check_release(drawer)
+        _precheck(core, drawer)
         weights = await core.weigh(drawer)
     except HardwareUnavailable as exc:
         core.refuse(RefusalCode.HARDWARE_UNAVAILABLE, detail=str(exc))
@@ -86,6 +86,18 @@ async def release(core: Core, task: Task) -> None:
             task_id=task.id, kind=task.kind, step=task.state, drawer=drawer, pocket=task.pocket
         )
     )
+
+
+def _precheck(core: Core, drawer: int) -> None:
+    """Fail fast when the coordinator would refuse anyway (device down, tamper, forced).
+
+    Weights that are still settling are not a reason to refuse: weighing waits for them.
+    """
+    try:
+        core.hardware.check_release(drawer)
+    except ReleaseRefused as exc:
+        if exc.code is not ReleaseCode.WEIGHTS_UNTRUSTWORTHY:
+            raise
 
 
 def drawer_opened(core: Core, task: Task) -> None:

@@ -151,6 +151,7 @@ async def test_cancel_before_and_after_release(world: World) -> None:
     assert world.stock(0, 0) == 20
 
 
+@pytest.mark.parametrize("world", ["fake"], indirect=True)  # a timer: the driven clock only
 async def test_unused_release_is_closed_by_weight(world: World) -> None:
     await world.sign_in("nurse1")
     await world.cab.select_patient("IPP001")
@@ -161,6 +162,7 @@ async def test_unused_release_is_closed_by_weight(world: World) -> None:
     assert world.kinds()[-1] == "cancelled"
 
 
+@pytest.mark.parametrize("world", ["fake"], indirect=True)  # a timer: the driven clock only
 async def test_inactivity_signs_out(world: World) -> None:
     await world.sign_in("nurse1")
     await world.advance(59, step=1.0)

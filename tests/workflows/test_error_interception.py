@@ -96,7 +96,6 @@ async def test_above_the_daily_maximum(world: World) -> None:
             )
         )
         world.clock.advance(4 * 3600)
-    world.metal.drawers[0].pockets[1].count = 7
     await nurse_at_patient(world)
     refusal = await refused(RefusalCode.DAILY_MAX, world.cab.start_dispense("O-MORPH"))
     assert refusal.params == {"given": 3, "daily_max": 3}

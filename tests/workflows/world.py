@@ -17,7 +17,9 @@ from cabinet.store import Movement, MovementKind, Store
 from cabinet.store.ledger import GENESIS_HASH, HASHED_FIELDS, event_hash
 from cabinet.workflows.api import Cabinet
 from cabinet.workflows.core import Settings
+from sim.hardware.client import RunningSimulator
 from tests.fakes.hardware import FakeCabinet
+from tests.workflows.simmetal import SimMetal, SteppedClock
 
 START = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
 
@@ -142,16 +144,22 @@ def unit_of(code: str) -> int:
 class World:
     """The ward, the fake metal, the coordinator and the workflows, driven by a test."""
 
-    def __init__(self, root: Path, *, settings: Settings | None = None) -> None:
+    def __init__(
+        self, root: Path, *, settings: Settings | None = None, sim: RunningSimulator | None = None
+    ) -> None:
         self.root = root
-        self.clock = DrivenClock(START)
+        self.clock: DrivenClock | SteppedClock = (
+            DrivenClock(START) if sim is None else (SteppedClock(START))
+        )
         self.db = root / "cabinet.db"
         fresh = not self.db.exists()
         self.store = Store(self.db, self.clock)
         if fresh:
             seed(self.store.conn)
             initial_stock(self.store)
-        self.metal = FakeCabinet(self.clock, drawers=LAYOUT, settle_s=0.5)
+        self.metal: Any = (
+            FakeCabinet(self.clock, drawers=LAYOUT, settle_s=0.5) if sim is None else SimMetal(sim)
+        )
         for drawer, pocket, code, qty, *_ in POCKETS:
             self.metal.load(drawer, pocket, count=qty, unit_cg=unit_of(code), tare_cg=1000)
         # The fake bin counts in paracetamol units: the returns of these tests are paracetamol.
@@ -174,6 +182,9 @@ class World:
             settle_timeout_s=5.0,
         )
         await self.coordinator.start()
+        coordinator = self.coordinator
+        # A change before the first settled reading has nothing to be compared with.
+        await self.until(lambda: all(d.settled for d in coordinator.snapshot().drawers.values()))
         self.cabinet = Cabinet(self.store, self.coordinator, self.clock, self.settings, tick_s=0.05)
         self.events = self.cabinet.subscribe()
         await self.cabinet.start()
@@ -185,6 +196,8 @@ class World:
             await self.cabinet.stop()
         if self.coordinator is not None:
             await self.coordinator.stop()
+        if isinstance(self.metal, SimMetal):
+            await self.metal.hardware.link.close()
         self.store.close()
 
     @property
@@ -197,13 +210,24 @@ class World:
         """Let the pollers run (real time) until the condition holds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
+        pause = 0.005 if isinstance(self.clock, DrivenClock) else 0.03
         while not condition():
             if loop.time() > deadline:
                 raise AssertionError("condition not reached in time")
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(pause)
 
     async def advance(self, seconds: float, step: float = 0.1) -> None:
-        """Move the driven clock forward in small steps, letting the pollers see each step."""
+        """Move the driven clock forward in small steps, letting the pollers see each step.
+
+        Against the simulator time is real: short waits are slept, long ones are jumped.
+        """
+        if not isinstance(self.clock, DrivenClock):
+            if seconds <= 3.0:
+                await asyncio.sleep(seconds)
+            else:
+                self.clock.advance(seconds)
+                await asyncio.sleep(0.2)
+            return
         moved = 0.0
         while moved < seconds - 1e-9:
             delta = min(step, seconds - moved)
