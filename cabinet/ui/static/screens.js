@@ -18,8 +18,11 @@ function flagPills(o) {
 SCREENS.signin = async (main) => {
   let pending = null;
   let message = null;
+  let last = null;
+  const key = () => JSON.stringify([(K.state.kiosk || {}).pending_badge || null, (K.state.kiosk || {}).notice || null]);
   const draw = () => {
     const kiosk = K.state.kiosk || {};
+    last = key();  // what is drawn now: the poll redraws only when this changes
     pending = kiosk.pending_badge || null;
     const left = pending ?
       h("div", { class: "prompt" }, h("div", { testid: "hello" }, t("signin.hello", { name: pending.name })),
@@ -27,7 +30,7 @@ SCREENS.signin = async (main) => {
         h("button", { class: "danger", testid: "signin-cancel", onclick: async () => {
           await api("POST", "/api/signin/cancel").catch(() => {}); await refreshKiosk(); draw(); } },
           t("signin.cancel"))) :
-      h("div", { class: "prompt" }, h("div", { class: "badge-icon" }, "🪪"),
+      h("div", { class: "prompt" }, h("div", { class: "badge-card", "aria-hidden": "true" }),
         h("div", { testid: "scan-prompt" }, t("signin.scan")));
     const pad = pinPad(async (pin) => {
       try {
@@ -45,8 +48,6 @@ SCREENS.signin = async (main) => {
       h("div", {}, message ? errorBox(message) : notice, pending ? pad : null)));
   };
   draw();
-  const key = () => JSON.stringify([(K.state.kiosk || {}).pending_badge || null, (K.state.kiosk || {}).notice || null]);
-  let last = key();
   const timer = setInterval(async () => {
     if (current.id !== "signin") { clearInterval(timer); return; }
     await refreshKiosk();
