@@ -32,6 +32,7 @@ def bare_modbus(port: int, runs: int) -> list[float]:
     from pymodbus.client import AsyncModbusTcpClient
 
     async def go() -> list[float]:
+        """Connect, write, time each round trip."""
         client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2)
         await client.connect()
         out = []
@@ -70,6 +71,7 @@ class Kiosk:
     """The nurse's side: HTTP to the daemon's kiosk, the simulator's control port for the wire."""
 
     def __init__(self, url: str, control: tuple[str, int]) -> None:
+        """Keep what the object needs; nothing starts here."""
         import httpx
 
         from sim.hardware.client import RunningSimulator

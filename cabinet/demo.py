@@ -115,6 +115,7 @@ class Demo:
     """Brings the parts up in order, reports what is missing, and stops them in reverse."""
 
     def __init__(self, state: Path, ui_port: int) -> None:
+        """Keep what the object needs; nothing starts here."""
         self.state = state
         self.ui_port = ui_port
         self.parts: list[Part] = []

@@ -15,6 +15,7 @@ class Binder:
     """Holds the one valid cookie token; it dies with the workflow session it was issued for."""
 
     def __init__(self, cabinet: Cabinet) -> None:
+        """Keep what the object needs; nothing starts here."""
         self._cabinet = cabinet
         self._token: str | None = None
         self._user_id: str | None = None

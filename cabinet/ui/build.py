@@ -17,6 +17,7 @@ class KioskService(UiService):
     """The web server plus the runtime that bridges workflow events to the kiosk."""
 
     def __init__(self, runtime: Runtime, *, host: str, port: int, ctx: Context) -> None:
+        """Keep what the object needs; nothing starts here."""
         super().__init__(
             create_app(runtime),
             runtime.hub,

@@ -45,6 +45,7 @@ def allowed(*actions: Action) -> Callable[[Rt, User], str]:
     """A dependency admitting a signed-in user whose roles allow one of the actions."""
 
     def check(rt: Rt, user_id: User) -> str:
+        """Admit the user, or 403 with the reason in words."""
         roles = rt.binder.roles()
         if not any(may(roles, action) for action in actions):
             text = translate("error.not_authorised", rt.language)

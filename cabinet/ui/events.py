@@ -22,6 +22,7 @@ class EventHub:
     """Bounded per-subscriber queues: a slow browser loses old events, never blocks the cabinet."""
 
     def __init__(self, queue_size: int = 256) -> None:
+        """Keep what the object needs; nothing starts here."""
         self._queue_size = queue_size
         self._subscribers: set[asyncio.Queue[LiveEvent | None]] = set()
         self._ids = itertools.count(1)

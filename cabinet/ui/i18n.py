@@ -28,6 +28,7 @@ class _Lenient(dict[str, Any]):
     """Format arguments that leave an unknown placeholder visible instead of failing."""
 
     def __missing__(self, key: str) -> str:
+        """Leave an unknown placeholder as it was written."""
         return "{" + key + "}"
 
 

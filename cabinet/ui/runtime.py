@@ -91,6 +91,7 @@ class Runtime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        """Bind the session cookie and the scan router to this cabinet."""
         self.binder = Binder(self.cabinet)
         self.scans = ScanRouter(
             self.cabinet, self.hub, self.clock, self.language, names=self.stock.user_name

@@ -44,6 +44,7 @@ class ScanRouter:
         ttl_s: float = 60,
         names: Callable[[str], str] | None = None,
     ) -> None:
+        """Keep what the object needs; nothing starts here."""
         self._cabinet = cabinet
         self._names = names or (lambda user_id: user_id)
         self.reading = False  # True while this router reads the reader itself

@@ -39,6 +39,7 @@ class UiService:
         port: int,
         address_file: Path | None = None,
     ) -> None:
+        """Keep what the object needs; nothing starts here."""
         self._app = app
         self._hub = hub
         self._host = host

@@ -22,6 +22,7 @@ class StockReader:
     """Pockets, drawers and items for the drawer picture and the restock, count, waste lists."""
 
     def __init__(self, db_path: Path, drawers: tuple[DrawerSection, ...], clock: Clock) -> None:
+        """Keep what the object needs; nothing starts here."""
         self._db_path = db_path
         self._drawers = {d.index: d for d in drawers}
         self._clock = clock

@@ -18,6 +18,7 @@ class Stack:
     """Started parts, a control connection to the simulator, and the kiosk's address."""
 
     def __init__(self, root: Path) -> None:
+        """Keep what the object needs; nothing starts here."""
         self.demo = Demo(root, free_port())
         self.url = ""
         self._control: socket.socket | None = None

@@ -61,6 +61,7 @@ def fuzz_each_operation(
             @given(case=operation.as_strategy(generation_mode=mode))
             @FUZZ
             def run(case: Case) -> None:
+                """One generated request, checked."""
                 check(case)
 
             run()
@@ -88,6 +89,7 @@ def test_nothing_is_reachable_without_a_session(served: WardThread) -> None:
     base = served.url.rstrip("/")
 
     def check(case: Case) -> None:
+        """Send one generated request and judge the answer."""
         response = case.call(base_url=base, timeout=5)
         assert response.status_code < 500, (case.method, case.path, response.text)
         if (case.method.upper(), case.path) not in PUBLIC:
@@ -103,6 +105,7 @@ def test_no_server_error_for_a_signed_in_pharmacist(served: WardThread) -> None:
     jar: dict[str, str] = {}
 
     def check(case: Case) -> None:
+        """Send one generated request and judge the answer."""
         cookies = pharmacist_cookies(served, jar)
         response = case.call(base_url=base, cookies=cookies, timeout=5)
         assert response.status_code < 500, (case.method, case.path, response.text)

@@ -63,6 +63,7 @@ async def test_the_live_stream_carries_drawer_events_and_ends_at_sign_out(tmp_pa
             seen: list[tuple[str, dict[str, object]]] = []
 
             async def listen() -> None:
+                """Collect the events the kiosk stream carries."""
                 async with client.stream("GET", "/api/events") as stream:
                     assert stream.headers["content-type"].startswith("text/event-stream")
                     kind = ""
@@ -100,6 +101,7 @@ async def test_an_omission_reaches_the_screen_in_words(tmp_path: Path) -> None:
         seen = []
 
         async def listen() -> None:
+            """Collect the events the kiosk stream carries."""
             async for event in ward.runtime.hub.subscribe():
                 if event.kind == "omission":
                     seen.append(event.data)

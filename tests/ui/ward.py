@@ -35,6 +35,7 @@ class WardClock:
     """Real-speed time that starts at the ward's 08:00, so that the morning doses are due."""
 
     def __init__(self, start: dt.datetime = START) -> None:
+        """Keep what the object needs; nothing starts here."""
         self._start = start
         self._t0 = time.monotonic()
 
@@ -51,6 +52,7 @@ class FakeSync:
     """The sync worker's state as the screen reads it; a test takes the central away."""
 
     def __init__(self, clock: WardClock) -> None:
+        """Keep what the object needs; nothing starts here."""
         self.clock = clock
         self.online = True
         self.last_contact: dt.datetime | None = clock.now()
@@ -84,6 +86,7 @@ class Ward:
         ui_reads_scanner: bool = False,
         language: Literal["fr", "en"] = "fr",
     ) -> None:
+        """Keep what the object needs; nothing starts here."""
         self.clock = WardClock()
         self.db = root / "cabinet.db"
         self.store = Store(self.db, self.clock)
@@ -177,6 +180,7 @@ class WardThread:
     """The ward on its own event loop in a thread, for tests that drive a real browser."""
 
     def __init__(self, root: Path, **kwargs: Any) -> None:
+        """Keep what the object needs; nothing starts here."""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -206,6 +210,7 @@ class WardThread:
         """Call a plain function on the ward's loop (the fake metal is not thread-safe)."""
 
         async def wrapped() -> T:
+            """Call the function inside the loop."""
             return fn(*args, **kwargs)
 
         return self.run(wrapped())
