@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
 
 from cabinet.reports import kinds
 from cabinet.reports.model import Cell, Chart, Params, Report, Series, Table, snapshot
@@ -52,6 +53,18 @@ _KINDS = (*kinds.MOVEMENT_KINDS, kinds.COUNT, kinds.DISCREPANCY, kinds.DISCREPAN
 _MAX_CHART_POINTS = 120
 
 
+@dataclass
+class _Register:
+    """One item's register over the period, with the totals gathered on the way."""
+
+    opening: int
+    closing: int = 0
+    entries: int = 0
+    exits: int = 0
+    lines: list[tuple[Cell, ...]] = field(default_factory=list)
+    counts: list[tuple[Cell, ...]] = field(default_factory=list)
+
+
 def _register_rows(
     conn: sqlite3.Connection,
     codes: list[str],
@@ -59,12 +72,11 @@ def _register_rows(
     high: str,
     bins: set[tuple[int, int]],
     path: str,
-) -> dict[str, tuple[list[tuple[Cell, ...]], int, int]]:
-    """Each item's register lines with running balances, and its opening and closing balance."""
+) -> dict[str, _Register]:
+    """Each item's register lines with running balances, opening and closing balance, totals."""
     stock = {code: opening_stock(conn, code, low, bins) for code in codes}
-    opening = {code: sum(stock[code].values()) for code in codes}
-    balances = dict(opening)
-    per_item: dict[str, list[tuple[Cell, ...]]] = {code: [] for code in codes}
+    registers = {code: _Register(opening=sum(stock[code].values())) for code in codes}
+    balances = {code: registers[code].opening for code in codes}
     # One pass for all the items, in sequence order. json_extract in SQL: the register of a
     # busy item has tens of thousands of lines.
     cursor = conn.execute(
@@ -101,7 +113,7 @@ def _register_rows(
             wasted,
             facts,
         ) = row
-        pockets, lines, balance = stock[code], per_item[code], balances[code]
+        pockets, register, balance = stock[code], registers[code], balances[code]
         place = (drawer, pocket) if pocket is not None and drawer is not None else None
         where = names.get(place)
         if where is None:
@@ -124,43 +136,52 @@ def _register_rows(
             pockets[place] = now
             balance += now - before
             balances[code] = balance
+            if qty > 0:
+                register.entries += qty
+            else:
+                register.exits -= qty
         diff = None
         if counted is not None and expected is not None:
             diff = counted - expected
-        lines.append(
-            (
-                code,
-                seq,
-                at,
-                kind,
-                actor,
-                witness,
-                patient,
-                order,
-                where,
-                lot,
-                qty if qty > 0 else None,
-                -qty if qty < 0 else None,
-                wasted,
-                balance,
-                pockets.get(place) if place is not None else None,
-                expected,
-                counted,
-                diff,
-                note,
-            )
+        line = (
+            code,
+            seq,
+            at,
+            kind,
+            actor,
+            witness,
+            patient,
+            order,
+            where,
+            lot,
+            qty if qty > 0 else None,
+            -qty if qty < 0 else None,
+            wasted,
+            balance,
+            pockets.get(place) if place is not None else None,
+            expected,
+            counted,
+            diff,
+            note,
         )
-    return {code: (per_item[code], opening[code], balances[code]) for code in codes}
+        register.lines.append(line)
+        # Every count and discrepancy, and the blind counts that disagreed with the record.
+        if kind in (count, discrepancy) or diff:
+            register.counts.append((code, seq, at, kind, actor, where, expected, counted, diff))
+    for code in codes:
+        registers[code].closing = balances[code]
+    return registers
 
 
 def _chart_points(lines: list[tuple[Cell, ...]]) -> list[tuple[str, float]]:
     """The running balance, thinned to a readable number of points."""
+    step = max(1.0, len(lines) / _MAX_CHART_POINTS)
+    picked = sorted({min(len(lines) - 1, int(i * step)) for i in range(_MAX_CHART_POINTS)})
+    if lines and picked[-1] != len(lines) - 1:
+        picked.append(len(lines) - 1)
+    at, balance = _COL["at"], _COL["balance"]
     # The full timestamp: two lines in the same minute stay two points.
-    points = [(str(line[_COL["at"]]), float(line[_COL["balance"]] or 0)) for line in lines]
-    if len(points) <= _MAX_CHART_POINTS:
-        return points
-    step = len(points) / _MAX_CHART_POINTS
-    return [points[int(i * step)] for i in range(_MAX_CHART_POINTS)] + [points[-1]]
+    return [(str(lines[i][at]), float(lines[i][balance] or 0)) for i in picked if lines]
 
 
 def build_controlled(conn: sqlite3.Connection, params: Params) -> Report:
@@ -172,7 +193,6 @@ def build_controlled(conn: sqlite3.Connection, params: Params) -> Report:
         bins = return_bins(conn)
         path = access_path(params, len(items))
         registers = _register_rows(conn, [code for code, _ in items], low, high, bins, path)
-        per_item = [(code, name, *registers[code]) for code, name in items]
         stock = dict(
             conn.execute(
                 "SELECT item_code, SUM(quantity) FROM pockets WHERE item_code IS NOT NULL"
@@ -185,29 +205,22 @@ def build_controlled(conn: sqlite3.Connection, params: Params) -> Report:
     report = Report(
         name="controlled", title=f"Controlled-drugs register, {params.period_text()}", params=params
     )
-    for code, name, lines, opening, closing in per_item:
+    for code, name in items:
+        item = registers[code]
+        lines = item.lines
         register.extend(lines)
-        entries = sum(int(line[_COL["entry"]] or 0) for line in lines)
-        exits = sum(int(line[_COL["exit"]] or 0) for line in lines)
-        # Every count and discrepancy, and the blind counts that disagreed with the record.
-        counts = [
-            line
-            for line in lines
-            if line[_COL["kind"]] in (kinds.COUNT, kinds.DISCREPANCY)
-            or line[_COL["difference"]] not in (None, 0)
-        ]
-        count_rows.extend(tuple(line[_COL[c]] for c in _COUNT_COLUMNS) for line in counts)
+        count_rows.extend(item.counts)
         summary_rows.append(
             (
                 code,
                 name,
-                opening,
-                entries,
-                exits,
-                closing,
+                item.opening,
+                item.entries,
+                item.exits,
+                item.closing,
                 int(stock.get(code) or 0),
-                len(counts),
-                sum(abs(int(line[_COL["difference"]] or 0)) for line in counts),
+                len(item.counts),
+                sum(abs(int(line[-1] or 0)) for line in item.counts),
                 validated.get(code, ""),
             )
         )
