@@ -43,7 +43,11 @@ def build(name: str, conn: sqlite3.Connection, params: Params) -> Report:
     builder = REPORTS.get(name)
     if builder is None:
         raise ReportError(f"no report {name!r}; the reports are: {', '.join(REPORTS)}")
-    return builder(conn, params)
+    try:
+        return builder(conn, params)
+    except sqlite3.Error as exc:
+        # An unmigrated or damaged store: one clear line, never a half report.
+        raise ReportError(f"cannot read the store for the {name} report: {exc}") from exc
 
 
 def render(name: str, conn: sqlite3.Connection, params: Params, fmt: str) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -283,3 +284,21 @@ def test_ui_parameters_are_checked(conn: sqlite3.Connection) -> None:
     for bad in ({"from": "04/11/2026"}, {"days": "ten"}, {"format": "pdf"}):
         with pytest.raises(ReportError):
             params_from(bad, now=AS_OF)
+
+
+def test_a_store_the_reports_cannot_read_is_a_clear_refusal(tmp_path: Path) -> None:
+    """A store without the report tables (an old schema) gives one line, not a traceback."""
+    import sqlite3 as sq
+
+    from cabinet.reports import ReportError
+
+    db = tmp_path / "old.db"
+    raw = sq.connect(db)
+    raw.execute("CREATE TABLE ledger (seq INTEGER PRIMARY KEY)")
+    raw.close()
+    conn = sq.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)
+    try:
+        with pytest.raises(ReportError, match="cannot read the store for the activity report"):
+            render("activity", conn, params(), "json")
+    finally:
+        conn.close()
