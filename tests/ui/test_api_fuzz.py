@@ -25,7 +25,8 @@ FUZZ = settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-pytestmark = pytest.mark.slow
+# One worker runs the whole module: its served ward starts once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ui-fuzz")]
 
 
 @pytest.fixture(scope="module")

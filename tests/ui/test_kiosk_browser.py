@@ -13,7 +13,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.ui.browser import SCREEN, launch, press_pin, screenshot
 from tests.ui.ward import BADGES, PINS, WardThread
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One worker runs the whole module: its browser (and stack) start once.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("ui-browser")]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.ui.browser import SCREEN, launch, press_pin, screenshot
 from tests.ui.stack import Stack
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One worker runs the whole module: its browser (and stack) start once.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("ui-stack")]
 MARTIN, BERNARD, HADDAD = "8001234567", "8001234568", "8001234569"
 PARA_500 = "3400893678534"  # drawer 0, pocket 0 in the demo plan
 
