@@ -143,6 +143,24 @@ class Core:
             raise HardwareUnavailable(f"drawer {drawer}: weights did not settle") from None
         return dict(weights)
 
+    async def baseline(self, drawer: int) -> dict[int, int]:
+        """The drawer's weights before a release: the coordinator's settled view, or a weighing.
+
+        A closed, settled drawer whose every cell reads stable is what the coordinator last
+        settled (any later change would have been published): no need to wait for a poll.
+        """
+        state = self.hardware.snapshot().drawers.get(drawer)
+        if (
+            state is not None
+            and state.closed is True
+            and not state.settling
+            and state.settled
+            and all(r is not None and r.trustworthy for r in state.pockets)
+            and len(state.settled) == len(state.pockets)
+        ):
+            return dict(state.settled)
+        return await self.weigh(drawer)
+
     def refuse(self, code: RefusalCode, **params: Any) -> NoReturn:
         """Publish the refusal for the screen and raise it; nothing has been changed."""
         self.hub.publish(RefusedEvent(code=code, params=dict(params)))

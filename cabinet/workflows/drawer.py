@@ -56,7 +56,7 @@ async def release(core: Core, task: Task) -> None:
     drawer = task.drawer
     try:
         _precheck(core, drawer)
-        weights = await core.weigh(drawer)
+        weights = await core.baseline(drawer)
     except HardwareUnavailable as exc:
         core.refuse(RefusalCode.HARDWARE_UNAVAILABLE, detail=str(exc))
     previous = task.state

@@ -184,7 +184,11 @@ class World:
         await self.coordinator.start()
         coordinator = self.coordinator
         # A change before the first settled reading has nothing to be compared with.
-        await self.until(lambda: all(d.settled for d in coordinator.snapshot().drawers.values()))
+        await self.until(
+            lambda: all(
+                d.settled or d.closed is False for d in coordinator.snapshot().drawers.values()
+            )
+        )
         self.cabinet = Cabinet(self.store, self.coordinator, self.clock, self.settings, tick_s=0.05)
         self.events = self.cabinet.subscribe()
         await self.cabinet.start()
