@@ -1,0 +1,107 @@
+"""Discrepancy resolution by a pharmacist (witness for controlled items), and session rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cabinet.domain.refusals import RefusalCode, Refused
+from cabinet.workflows.core import Settings
+from tests.workflows.world import World, check_invariants
+
+
+async def test_controlled_too_many_resolved_with_witness(world: World) -> None:
+    await world.sign_in("nurse1")
+    await world.cab.select_patient("IPP001")
+    await world.cab.start_dispense("O-MORPH")
+    await world.cab.enter_blind_count(10)
+    await world.cab.confirm()
+    await world.open_take_close(0, takes={1: 2})
+    [found] = world.cab.discrepancies()
+    assert (found.cause, found.expected, found.counted, found.controlled) == (
+        "too_many",
+        -1,
+        -2,
+        True,
+    )
+    # The nurse cannot resolve; the pharmacist needs a witness for a controlled item.
+    with pytest.raises(Refused) as caught:
+        await world.cab.resolve_discrepancy(found.discrepancy_id, "dropped one")
+    assert caught.value.code is RefusalCode.NOT_AUTHORISED
+    await world.cab.sign_out()
+    await world.sign_in("pharm1")
+    with pytest.raises(Refused) as caught:
+        await world.cab.resolve_discrepancy(found.discrepancy_id, "dropped one")
+    assert caught.value.code is RefusalCode.WITNESS_REQUIRED
+    with pytest.raises(Refused):
+        await world.cab.resolve_discrepancy(found.discrepancy_id, "   ")
+    await world.cab.witness_sign_in("2222", user_id="nurse2")
+    seq = await world.cab.resolve_discrepancy(found.discrepancy_id, "dropped one, destroyed")
+    # The record follows what the weights showed: two units left the pocket.
+    assert world.stock(0, 1) == 8 == world.metal.count(0, 1)
+    row = world.store.conn.execute(
+        "SELECT kind, actor, witness, quantity FROM ledger WHERE seq = ?", (seq,)
+    ).fetchone()
+    assert row == ("count_correction", "pharm1", "nurse2", -2)
+    assert world.cab.discrepancies() == []
+    with pytest.raises(Refused) as caught:
+        await world.cab.resolve_discrepancy(found.discrepancy_id, "again")
+    assert caught.value.code is RefusalCode.ALREADY_RESOLVED
+    check_invariants(world.store.conn)
+
+
+async def test_inventory_count_mismatch_corrects_the_record(world: World) -> None:
+    await world.sign_in("pharm1")
+    await world.cab.start_count(0, 3)
+    await world.cab.confirm()
+    await world.open_take_close(0)
+    await world.cab.enter_count(9)
+    [found] = world.cab.discrepancies()
+    assert (found.cause, found.expected, found.counted) == ("count_mismatch", 10, 9)
+    await world.cab.resolve_discrepancy(found.discrepancy_id, "recounted: nine")
+    assert world.stock(0, 3) == 9
+    check_invariants(world.store.conn)
+
+
+async def test_one_patient_at_a_time(world: World) -> None:
+    await world.sign_in("nurse1")
+    await world.cab.select_patient("IPP001")
+    await world.cab.start_dispense("O-PARA")
+    with pytest.raises(Refused) as caught:
+        await world.cab.select_patient("IPP002")
+    assert caught.value.code is RefusalCode.PATIENT_ALREADY_SELECTED
+    with pytest.raises(Refused) as caught:
+        await world.cab.start_dispense("O-MORPH")
+    assert caught.value.code is RefusalCode.TASK_IN_PROGRESS
+    with pytest.raises(Refused) as caught:
+        await world.cab.sign_in_pin("2222", user_id="nurse2")
+    assert caught.value.code is RefusalCode.TASK_IN_PROGRESS
+    await world.cab.cancel()
+    await world.cab.select_patient("IPP002")
+    with pytest.raises(Refused) as caught:
+        await world.cab.start_dispense("O-PARA")
+    assert caught.value.code is RefusalCode.WRONG_PATIENT
+
+
+async def test_sign_out_when_the_drawer_closes_if_configured(tmp_path: Path) -> None:
+    w = World(tmp_path, settings=Settings(sign_out_on_close=True, settle_timeout_s=5.0))
+    try:
+        await w.start()
+        await w.sign_in("nurse1")
+        await w.cab.select_patient("IPP001")
+        await w.cab.start_dispense("O-PARA")
+        await w.cab.confirm()
+        await w.open_take_close(0, takes={0: 2})
+        await w.until(lambda: w.cab.session() is None)
+        assert w.kinds()[-2:] == ["dispense", "sign_out"]
+    finally:
+        await w.stop()
+
+
+async def test_badge_codes_never_reach_the_ledger(world: World) -> None:
+    await world.cab.sign_in_badge("B-NURSE1")
+    await world.cab.sign_in_pin("1111")
+    rows = world.store.conn.execute("SELECT kind, actor, payload FROM ledger").fetchall()
+    text = " ".join(str(r) for r in rows)
+    assert "B-NURSE1" not in text and "1111" not in text and ("sign_in", "nurse1", "{}") in rows
