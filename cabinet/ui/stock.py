@@ -88,9 +88,10 @@ class StockReader:
         return DrawerLayout(drawer=drawer, pockets=pockets)
 
     def recent_items(self, user_id: str, hours: float = 24.0) -> list[ItemOut]:
-        """Items this user took in the last hours (what a waste or a return is about), else all."""
+        """Items this user took in the last hours first (what a waste or a return is usually
+        about), then every other stocked item."""
         since = iso(self._clock.now() - dt.timedelta(hours=hours))
-        rows = (
+        recent = (
             self._db()
             .execute(
                 "SELECT i.code, i.name, i.strength, i.form, i.controlled FROM items i "
@@ -100,25 +101,23 @@ class StockReader:
             )
             .fetchall()
         )
-        if not rows:
-            rows = (
-                self._db()
-                .execute(
-                    "SELECT DISTINCT i.code, i.name, i.strength, i.form, i.controlled FROM items i "
-                    "JOIN pockets p ON p.item_code = i.code ORDER BY i.name"
-                )
-                .fetchall()
+        stocked = (
+            self._db()
+            .execute(
+                "SELECT DISTINCT i.code, i.name, i.strength, i.form, i.controlled FROM items i "
+                "JOIN pockets p ON p.item_code = i.code ORDER BY i.name"
             )
-        return [
-            ItemOut(
-                item_code=str(r[0]),
-                name=str(r[1]),
-                strength=str(r[2]),
-                form=str(r[3]),
-                controlled=bool(r[4]),
-            )
-            for r in rows
-        ]
+            .fetchall()
+        )
+        seen: set[str] = set()
+        items = []
+        for r in [*recent, *stocked]:
+            if str(r[0]) in seen:
+                continue
+            seen.add(str(r[0]))
+            items.append(ItemOut(item_code=str(r[0]), name=str(r[1]), strength=str(r[2]),
+                                 form=str(r[3]), controlled=bool(r[4])))  # fmt: skip
+        return items
 
     def witnesses(self, actor: str) -> list[tuple[str, str]]:
         """Who may witness for this actor: active nurses and pharmacists other than the actor."""

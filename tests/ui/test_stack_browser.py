@@ -79,20 +79,22 @@ def open_order(page: Page, patient: str, order: str) -> None:
             page.get_by_test_id("back").click()
 
 
-def take_and_close(stack: Stack, pocket: int, count: int, verb: str = "take") -> None:
-    """Pull drawer 0 once its lock is released, take from (or put into) a pocket, shut it."""
+def take_and_close(
+    stack: Stack, pocket: int, count: int, verb: str = "take", drawer: int = 0
+) -> None:
+    """Pull the drawer once its lock is released, take from (or put into) a pocket, shut it."""
     deadline = time.monotonic() + 10
     while True:
         try:
-            stack.sim("open 0")
+            stack.sim(f"open {drawer}")
             break
         except AssertionError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
-    stack.sim(f"{verb} 0 {pocket} {count}")
+    stack.sim(f"{verb} {drawer} {pocket} {count}")
     time.sleep(0.3)
-    stack.sim("close 0")
+    stack.sim(f"close {drawer}")
 
 
 def dispense(page: Page, stack: Stack, patient: str, order: str, pocket: int, count: int) -> None:
@@ -126,6 +128,39 @@ def test_stack_one_too_many_ends_in_the_discrepancy_screen(page: Page, stack: St
     expect(page.get_by_test_id("discrepancy")).to_be_visible()
     expect(page.get_by_text("Trop d'unités prises")).to_be_visible()
     screenshot(page, "stack_discrepancy_too_many")
+
+
+def test_stack_override_of_an_emergency_item(page: Page, stack: Stack) -> None:
+    nurse_signs_in(page, stack)
+    page.get_by_test_id(f"patient-{MARTIN}").click()
+    page.get_by_test_id("override").click()
+    for letter in "NALOX":
+        page.get_by_test_id(f"kbd-{letter}").click()
+    page.get_by_test_id("match-3400898107565").click()  # NALOXONE, drawer 4 pocket 0
+    page.get_by_test_id("reason-emergency").click()
+    page.get_by_test_id("override-field-prescriber").click()
+    for letter in "MOREAU":
+        page.get_by_test_id(f"kbd-{letter}").click()
+    page.get_by_test_id("override-confirm").click()
+    expect(page.get_by_test_id("pocket-4-0-target")).to_be_visible()
+    page.get_by_test_id("task-confirm").click()
+    take_and_close(stack, 0, 1, drawer=4)
+    expect(page.get_by_test_id("committed")).to_contain_text("1 unité")
+    screenshot(page, "stack_override_committed")
+
+
+def test_stack_controlled_waste_with_a_witness(page: Page, stack: Stack) -> None:
+    nurse_signs_in(page, stack)
+    page.get_by_test_id("tab-waste").click()
+    page.get_by_test_id("waste-item-3400899811683").click()  # MORPHINE chlorhydrate
+    page.get_by_test_id("waste-qty-1").click()
+    page.get_by_test_id("waste-start").click()
+    expect(page.get_by_test_id("witness")).to_be_visible()
+    page.get_by_test_id("witness-PHA-001").click()
+    press_pin(page, "3456", pad="witness-pad")
+    page.get_by_test_id("task-confirm").click()
+    expect(page.get_by_test_id("committed")).to_be_visible()
+    screenshot(page, "stack_waste_witnessed")
 
 
 def test_stack_technician_restocks_with_a_pack_scan(page: Page, stack: Stack) -> None:
