@@ -27,11 +27,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import hal
 from cabinet.clock import Clock
 from cabinet.domain.refusals import RefusalCode
 from cabinet.domain.roles import Action, may
+from cabinet.errors import StorageError
 from cabinet.hardware.errors import HardwareUnavailable
 from cabinet.hardware.events import HardwareEvent
 from cabinet.store import NewEvent, Store
@@ -48,6 +50,7 @@ from cabinet.workflows import (
 )
 from cabinet.workflows.core import Checkpoint, Core, HardwarePort, Settings
 from cabinet.workflows.events import WorkflowEvent
+from cabinet.workflows.machines import Task
 from cabinet.workflows.views import (
     AlarmView,
     CabinetStatus,
@@ -164,7 +167,7 @@ class Cabinet:
 
     async def handle_scan(self, scan: hal.Scan) -> None:
         """Act on one scan: badge signs in, wristband selects the patient, a pack is held."""
-        async with self._lock:
+        async with self._command():
             await scans.handle(self.core, scan)
 
     async def _run_timers(self) -> None:
@@ -176,6 +179,27 @@ class Cabinet:
             except Exception as exc:
                 log.exception("workflow timers failed")
                 self._fail_closed(f"workflow timers failed: {exc!r}")
+
+    @contextlib.asynccontextmanager
+    async def _command(self) -> AsyncIterator[None]:
+        """One command at a time; a storage failure becomes STORAGE_FAILED, state reloaded."""
+        async with self._lock:
+            try:
+                yield
+            except StorageError as exc:
+                log.error("command failed in the store: %s", exc)
+                self._reload_task()
+                self.core.refuse(RefusalCode.STORAGE_FAILED, detail=str(exc))
+
+    def _reload_task(self) -> None:
+        """Forget in-memory steps the store did not keep: the task is what was persisted."""
+        task = self.core.task
+        if task is None:
+            return
+        row = self.core.store.conn.execute(
+            "SELECT data FROM workflow_state WHERE id = ?", (task.id,)
+        ).fetchone()
+        self.core.task = Task.from_json(str(row[0])) if row else None
 
     def _fail_closed(self, reason: str) -> None:
         """Latch every drawer locked and refuse new tasks until a restart."""
@@ -202,7 +226,7 @@ class Cabinet:
 
     async def sign_in_badge(self, code: str) -> PendingBadge:
         """A badge was scanned: remember who, and wait for the PIN."""
-        async with self._lock:
+        async with self._command():
             return await screens.badge(self.core, code)
 
     async def sign_in_scan(self, scan: hal.Scan) -> PendingBadge:
@@ -215,20 +239,20 @@ class Cabinet:
 
     async def sign_in_pin(self, pin: str, user_id: str | None = None) -> SessionView:
         """Sign in with a PIN, for the user id given or the badge just scanned."""
-        async with self._lock:
+        async with self._command():
             await session.sign_in(self.core, user_id, pin)
             return screens.session_view(self.core)
 
     async def sign_out(self) -> None:
         """Sign out; a task not yet released is cancelled."""
-        async with self._lock:
+        async with self._command():
             watch.end_session(self.core, "sign_out")
 
     async def witness_sign_in(
         self, pin: str, user_id: str | None = None, badge: str | None = None
     ) -> str:
         """A second user signs in at this screen to witness the current action."""
-        async with self._lock:
+        async with self._command():
             user = await session.witness(self.core, user_id, badge, pin)
             task = self.core.task
             if task is not None and task.kind == "waste" and task.state == "prepared":
@@ -243,12 +267,12 @@ class Cabinet:
 
     async def select_patient(self, patient_id: str) -> PatientRow:
         """Select the one patient this session works for."""
-        async with self._lock:
+        async with self._command():
             return screens.select_patient(self.core, patient_id)
 
     async def clear_patient(self) -> None:
         """Deselect the patient (only between tasks)."""
-        async with self._lock:
+        async with self._command():
             screens.clear_patient(self.core)
 
     def patient_list(self) -> list[PatientRow]:
@@ -264,22 +288,22 @@ class Cabinet:
 
     async def start_dispense(self, order_id: str, quantity: int | None = None) -> DispenseTicket:
         """Prepare a dose of one of the selected patient's orders (quantity = the dose)."""
-        async with self._lock:
+        async with self._command():
             return screens.ticket(self.core, tasks.start_dispense(self.core, order_id, quantity))
 
     async def enter_blind_count(self, counted: int) -> DispenseTicket:
         """The nurse's count of a controlled pocket before it opens."""
-        async with self._lock:
+        async with self._command():
             return screens.ticket(self.core, tasks.enter_blind_count(self.core, counted))
 
     async def confirm(self) -> DispenseTicket:
         """Go: release the task's drawer (or write the waste)."""
-        async with self._lock:
+        async with self._command():
             return await watch.confirm(self.core)
 
     async def cancel(self) -> DispenseTicket | None:
         """Cancel the task; after a release the weight checks that nothing was taken."""
-        async with self._lock:
+        async with self._command():
             return await watch.cancel(self.core)
 
     def ticket(self) -> DispenseTicket | None:
@@ -305,7 +329,7 @@ class Cabinet:
         self, item_code: str, reason_code: str, prescriber: str, quantity: int = 1
     ) -> DispenseTicket:
         """Take an item of the override list for the selected patient before an order exists."""
-        async with self._lock:
+        async with self._command():
             task = tasks.start_override(self.core, item_code, reason_code, prescriber, quantity)
             return screens.ticket(self.core, task)
 
@@ -313,33 +337,33 @@ class Cabinet:
         self, item_code: str, quantity: int, order_id: str | None = None
     ) -> DispenseTicket:
         """Declare units of a dose that will not be given (witness for controlled items)."""
-        async with self._lock:
+        async with self._command():
             task = waste.start_waste(self.core, item_code, quantity, order_id)
             return screens.ticket(self.core, task)
 
     async def start_return(self, item_code: str, quantity: int) -> DispenseTicket:
         """Put an unused dose into the return bin."""
-        async with self._lock:
+        async with self._command():
             return screens.ticket(self.core, tasks.start_return(self.core, item_code, quantity))
 
     async def start_restock(self, drawer: int, pocket: int) -> DispenseTicket:
         """A technician loads a pocket: scan the pack next."""
-        async with self._lock:
+        async with self._command():
             return screens.ticket(self.core, tasks.start_restock(self.core, drawer, pocket))
 
-    async def scan_pack(self, scan: hal.Scan, quantity: int) -> DispenseTicket:
-        """The pack being loaded and how many units go in."""
-        async with self._lock:
+    async def scan_pack(self, scan: hal.Scan, quantity: int | None = None) -> DispenseTicket:
+        """The pack being loaded and how many units go in (None: the weight counts them)."""
+        async with self._command():
             return screens.ticket(self.core, tasks.scan_pack(self.core, scan, quantity))
 
     async def start_count(self, drawer: int, pocket: int) -> DispenseTicket:
         """A blind inventory count of one pocket."""
-        async with self._lock:
+        async with self._command():
             return screens.ticket(self.core, tasks.start_count(self.core, drawer, pocket))
 
     async def enter_count(self, counted: int) -> DispenseTicket | None:
         """The count seen in the pocket (blind); compared once the drawer has closed."""
-        async with self._lock:
+        async with self._command():
             return await watch.enter_count(self.core, counted)
 
     # -- pharmacist ------------------------------------------------------------------------
@@ -350,7 +374,7 @@ class Cabinet:
 
     async def resolve_discrepancy(self, discrepancy_id: int, reason: str) -> int:
         """A pharmacist resolves a discrepancy (witness signed in first for controlled items)."""
-        async with self._lock:
+        async with self._command():
             return discrepancy.resolve(self.core, discrepancy_id, reason)
 
     def pending_overrides(self) -> list[dict[str, object]]:
@@ -359,7 +383,7 @@ class Cabinet:
 
     async def review_override(self, seq: int, note: str = "") -> int:
         """A pharmacist reviews an override (flag cleared, event recorded)."""
-        async with self._lock:
+        async with self._command():
             current = self.core.signed_in()
             if not may(current.roles, Action.REVIEW_OVERRIDE):
                 self.core.refuse(RefusalCode.NOT_AUTHORISED)
@@ -373,7 +397,7 @@ class Cabinet:
 
     async def acknowledge_tamper(self) -> int:
         """A pharmacist checked a forced drawer: relock everything and record who did."""
-        async with self._lock:
+        async with self._command():
             current = self.core.signed_in()
             if not may(current.roles, Action.ACKNOWLEDGE_TAMPER):
                 self.core.refuse(RefusalCode.NOT_AUTHORISED)

@@ -7,6 +7,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Mapping
+from typing import Any
 
 from cabinet.domain.refusals import RefusalCode
 from cabinet.domain.weighing import PocketChange, cause_of, compare_drawer
@@ -156,6 +157,12 @@ async def finish(core: Core, task: Task, after: Mapping[int, int] | None) -> Non
             )
         ]
     else:
+        if (
+            task.kind == "restock"
+            and not task.extra.get("declared", True)
+            and task.pocket is not None
+        ):
+            _count_load(task, before, after, scales)
         changes = compare_drawer(before, after, scales, task.expected_moves())
     recovering = bool(task.extra.get("recovering"))
     moved = changes if after is None else compare_drawer(before, after, scales, {})
@@ -182,6 +189,19 @@ async def finish(core: Core, task: Task, after: Mapping[int, int] | None) -> Non
         _mismatch(core, task, drawer, changes, extra, cause=None)
         return
     await commit(core, task)
+
+
+def _count_load(
+    task: Task, before: Mapping[int, int], after: Mapping[int, int], scales: Mapping[int, Any]
+) -> None:
+    """A restock without a declared quantity loads what the weight counts, if it can."""
+    assert task.pocket is not None
+    one = compare_drawer(
+        {task.pocket: before.get(task.pocket, 0)}, {task.pocket: after.get(task.pocket, 0)},
+        {task.pocket: scales[task.pocket]}, {},
+    )  # fmt: skip
+    if one and one[0].readable and one[0].counted > 0:
+        task.quantity = one[0].counted
 
 
 def _mismatch(
@@ -213,7 +233,24 @@ async def commit(core: Core, task: Task) -> None:
     movement = _movement(task)
     try:
         event = core.store.move(movement, hook=closing_hook(core, task))
-    except (MovementRefused, StorageError) as exc:
+    except MovementRefused as exc:
+        # The weights say the units moved but the record cannot follow (e.g. it says the
+        # pocket was empty): the record is wrong, which is a discrepancy, not a crash.
+        task.state = previous
+        assert task.drawer is not None and task.pocket is not None
+        change = PocketChange(pocket=task.pocket, item_code=task.item_code,
+                              expected=movement.delta, counted=movement.delta, readable=True,
+                              delta_cg=0)  # fmt: skip
+        machine_for(task).send("mismatch")
+        open_discrepancies(
+            core,
+            task=task,
+            drawer=task.drawer,
+            changes=[(change, "record_mismatch")],
+            extra={"refused": str(exc)},
+        )
+        return
+    except StorageError as exc:
         task.state = previous
         record_alarm(core, "commit_failed", "critical", f"task {task.id}: {exc}")
         raise

@@ -99,7 +99,7 @@ async def _settled(core: Core, event: WeightSettled) -> None:
             if ended and core.settings.sign_out_on_close and core.session is not None:
                 end_session(core, "drawer_closed")
             return
-        if task.state in ("released", "open", "cancelling", "awaiting_entry"):
+        if task.state in ("released", "open", "cancelling"):
             return  # the task will judge the whole drawer once it has closed
     if not event.deltas:
         return

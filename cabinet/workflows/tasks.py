@@ -222,7 +222,7 @@ def start_restock(core: Core, drawer: int, pocket: int) -> Task:
     return task
 
 
-def scan_pack(core: Core, scan: hal.Scan, quantity: int) -> Task:
+def scan_pack(core: Core, scan: hal.Scan, quantity: int | None = None) -> Task:
     """The pack loaded: its GTIN must be the pocket's item, its expiry in the future."""
     core.signed_in()
     task = current(core, "prepared")
@@ -237,10 +237,11 @@ def scan_pack(core: Core, scan: hal.Scan, quantity: int) -> Task:
         core.refuse(RefusalCode.WRONG_PACK)
     if pack.expiry <= core.now().date():
         core.refuse(RefusalCode.EXPIRED_PACK, expiry=pack.expiry.isoformat())
-    if quantity <= 0:
+    if quantity is not None and quantity <= 0:
         core.refuse(RefusalCode.BAD_QUANTITY)
-    task.lot, task.expiry, task.quantity = pack.lot, pack.expiry.isoformat(), quantity
-    task.extra.update({"gtin": pack.gtin, "serial": pack.serial})
+    task.lot, task.expiry, task.quantity = pack.lot, pack.expiry.isoformat(), quantity or 0
+    # Without a declared quantity the weight counts what was loaded.
+    task.extra.update({"gtin": pack.gtin, "serial": pack.serial, "declared": quantity is not None})
     step(core, task, "prepare_done")
     return task
 

@@ -184,3 +184,16 @@ async def test_missed_dose_raises_one_omission(world: World) -> None:
         if isinstance(event, OmissionAlert):
             alerts.append(event)
     assert [(a.patient_id, a.order_id) for a in alerts] == [("IPP001", "O-PARA")]
+
+
+async def test_restock_counted_by_the_weight(world: World) -> None:
+    await world.sign_in("tech1")
+    await world.cab.start_restock(0, 2)
+    pack = decode("]d2" + "0103400930000014" + "17280131" + "10LOT-IBU\x1d" + "21SER4")
+    await world.cab.scan_pack(pack)
+    await world.cab.confirm()
+    await world.open_take_close(0, puts={2: 7})
+    assert world.stock(0, 2) == 17
+    assert world.store.conn.execute(
+        "SELECT quantity, lot FROM ledger WHERE kind = 'restock' ORDER BY seq DESC LIMIT 1"
+    ).fetchone() == (7, "LOT-IBU")

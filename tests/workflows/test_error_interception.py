@@ -233,3 +233,19 @@ async def test_unknown_badge_and_wrong_role(world: World) -> None:
     await world.cab.sign_in_pin("5555")
     await world.cab.select_patient("IPP001")
     await refused(RefusalCode.NOT_AUTHORISED, world.cab.start_dispense("O-PARA"))
+
+
+async def test_storage_failure_refuses_and_changes_nothing(world: World) -> None:
+    await nurse_at_patient(world)
+    await world.cab.start_dispense("O-PARA")
+    world.store.conn.execute("PRAGMA query_only = ON")  # the disk stops taking writes
+    try:
+        await refused(RefusalCode.STORAGE_FAILED, world.cab.confirm())
+    finally:
+        world.store.conn.execute("PRAGMA query_only = OFF")
+    assert world.metal.board.releases == []
+    assert world.cab.ticket() is not None and world.cab.ticket().step == "ready"
+    await world.cab.confirm()
+    await world.open_take_close(0, takes={0: 2})
+    assert world.stock(0, 0) == 18
+    check_invariants(world.store.conn)
