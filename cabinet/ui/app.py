@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from cabinet.domain.refusals import Refused
-from cabinet.ui import routes_cabinet, routes_care, routes_session
+from cabinet.ui import routes_cabinet, routes_care, routes_review, routes_session
 from cabinet.ui.auth import COOKIE
 from cabinet.ui.deps import session_ended
 from cabinet.ui.i18n import translate
@@ -45,6 +45,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(routes_session.router)
     app.include_router(routes_care.router)
     app.include_router(routes_cabinet.router)
+    app.include_router(routes_review.router)
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> JSONResponse:

@@ -285,6 +285,26 @@ class StatusOut(BaseModel):
     sync: SyncOut
 
 
+class ReviewNote(Body):
+    """What the pharmacist noted when reviewing an override."""
+
+    note: Annotated[str, Field(max_length=200)] = ""
+
+
+class OverrideReviewOut(BaseModel):
+    """An override awaiting the pharmacist's review, linked to its order once it arrived."""
+
+    seq: int
+    state: str
+    patient_id: str | None = None
+    item_code: str | None = None
+    item_name: str | None = None
+    order_id: str | None = None
+    reason: str | None = None
+    prescriber: str | None = None
+    actor: str | None = None
+
+
 class Done(BaseModel):
     """A command that returns nothing else went through."""
 

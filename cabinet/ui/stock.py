@@ -146,6 +146,11 @@ class StockReader:
         ).fetchone()
         return (str(patient[0]) if patient else patient_id, str(item[0]) if item else order_id)
 
+    def item_name(self, code: str) -> str:
+        """An item's name (the code itself when unknown)."""
+        row = self._db().execute("SELECT name FROM items WHERE code = ?", (code,)).fetchone()
+        return str(row[0]) if row else code
+
     def user_name(self, user_id: str) -> str:
         """A user's display name (the id itself when unknown)."""
         row = self._db().execute("SELECT name FROM users WHERE id = ?", (user_id,)).fetchone()

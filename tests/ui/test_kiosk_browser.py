@@ -134,6 +134,16 @@ def test_override_with_search_reason_and_prescriber(page: Page, ward: WardThread
     open_take_close(ward, 1, {2: 1})
     expect(page.get_by_test_id("committed")).to_be_visible()
     screenshot(page, "override_committed")
+    # The pharmacist reviews it at the same screen.
+    page.get_by_test_id("signout").click()
+    sign_in(page, ward, "pharm1")
+    page.get_by_test_id("tab-overrides").click()
+    review = page.locator("[data-testid^=review-]")
+    expect(review).to_contain_text("FUROsemide")
+    expect(review).to_contain_text("Urgence vitale")
+    page.locator("[data-testid^=reviewed-]").click()
+    expect(page.get_by_test_id("reviews-none")).to_be_visible()
+    screenshot(page, "override_reviewed")
 
 
 def test_controlled_waste_with_a_witness(page: Page, ward: WardThread) -> None:

@@ -69,3 +69,32 @@ async def test_a_pharmacist_resolves_the_discrepancy_a_nurse_left(
     )
     assert resolved.status_code == 200, resolved.text
     assert (await client.get("/api/discrepancies")).json() == []
+
+
+async def test_a_pharmacist_reviews_an_override_and_acknowledges_a_forced_drawer(
+    ward: Ward, client: httpx.AsyncClient
+) -> None:
+    await badge_in(ward, client, "nurse1")
+    task = await client.post(
+        "/api/override",
+        json={"patient_id": "IPP002", "item_code": "FURO40", "reason": "emergency",
+              "prescriber": "Dr House"},
+    )  # fmt: skip
+    assert task.status_code == 200, task.text
+    await client.post("/api/task/confirm")
+    await open_close(ward, 1, {2: 1})
+    await ward.until(lambda: ward.cabinet.ticket() is None)
+    assert (await client.get("/api/overrides/pending")).status_code == 403  # nurses do not review
+    await client.post("/api/signout")
+    await badge_in(ward, client, "pharm1")
+    pending = (await client.get("/api/overrides/pending")).json()
+    assert [(p["item_code"], p["actor"], p["reason"]) for p in pending] == [
+        ("FURO40", "nurse1", "emergency")
+    ]
+    reviewed = await client.post(f"/api/overrides/{pending[0]['seq']}/review", json={"note": "ok"})
+    assert reviewed.status_code == 200, reviewed.text
+    assert (await client.get("/api/overrides/pending")).json() == []
+    acknowledged = await client.post("/api/alarms/acknowledge-tamper")
+    assert acknowledged.status_code == 200, acknowledged.text
+    kinds = [r[0] for r in ward.store.conn.execute("SELECT kind FROM ledger ORDER BY seq")]
+    assert "tamper_acknowledged" in kinds

@@ -7,6 +7,7 @@ const TABS = [
   { id: "waste", roles: ["nurse", "pharmacist"] },
   { id: "count", roles: ["nurse", "pharmacist", "technician"] },
   { id: "restock", roles: ["technician", "pharmacist"] },
+  { id: "overrides", roles: ["pharmacist"] },
   { id: "discrepancies", roles: ["nurse", "pharmacist", "technician", "auditor", "admin"] },
   { id: "alarms", roles: ["nurse", "pharmacist", "technician", "auditor", "admin"] },
   { id: "status", roles: ["nurse", "pharmacist", "technician", "auditor", "admin"] },

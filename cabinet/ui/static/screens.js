@@ -265,9 +265,26 @@ SCREENS.discrepancies = async (main) => {
       h("p", { testid: "disc-none" }, t("disc.none")));
 };
 
+SCREENS.overrides = async (main) => {
+  const rows = await api("GET", "/api/overrides/pending");
+  fill(main, h("h1", {}, t("overrides.title")),
+    rows.length ? rows.map((r) => h("div", { class: "card", testid: "review-" + r.seq },
+      h("div", { class: "row" }, h("div", { class: "grow" }, drugName(r.item_name || r.item_code || ""),
+        h("div", { class: "muted" }, t("overrides.detail", { actor: r.actor || "", patient: r.patient_id || "",
+          prescriber: r.prescriber || "", reason: t("override.reason." + r.reason) })),
+        h("div", {}, r.order_id ? t("overrides.linked", { order: r.order_id }) : t("overrides.no_order"))),
+        h("button", { class: "primary", testid: "reviewed-" + r.seq, onclick: async () => {
+          await api("POST", "/api/overrides/" + r.seq + "/review", { note: "" }); show("overrides"); } },
+          t("overrides.reviewed"))))) : h("p", { testid: "reviews-none" }, t("overrides.none")));
+};
+
 SCREENS.alarms = async (main) => {
   const rows = await api("GET", "/api/alarms");
+  const forced = rows.some((a) => /tamper|forced/.test(a.kind));
   fill(main, h("h1", {}, t("alarms.title")),
+    forced && hasRole("pharmacist", "admin") ? h("button", { class: "danger primary", testid: "ack-tamper",
+      onclick: async () => { await api("POST", "/api/alarms/acknowledge-tamper"); show("alarms"); } },
+      t("alarms.ack_tamper")) : null,
     rows.length ? h("table", { testid: "alarms" }, h("tbody", {}, rows.map((a) => h("tr", {},
       h("td", {}, time(a.raised_at)), h("td", {}, h("span", { class: "pill " + (a.severity === "critical" ? "overdue" : "due") }, a.severity)),
       h("td", {}, a.kind), h("td", {}, a.message))))) : h("p", {}, t("alarms.none")));
