@@ -101,7 +101,11 @@ class PollingCoordinator(CoordinatorCore):
         if previous and not closed:
             track.report_settle = False
             track.next_poll = now
-            if released or now <= track.release_until + self.lock_grace_s:
+            # Lawful when the board shows the lock energised, or when our pulse ended just now
+            # (the drawer may have moved before the relock). A pulse we think still running
+            # that the board does not show was lost (reboot, relock): that opening is forced.
+            just_ended = track.release_until <= now <= track.release_until + self.lock_grace_s
+            if released or just_ended:
                 self._emit(DrawerOpened(drawer=d, at=now))
             else:
                 track.forced = True
