@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from cabinet.hardware.errors import HardwareUnavailable
-from cabinet.workflows import drawer, machines
+from cabinet.workflows import drawer, endings, machines
 from cabinet.workflows.core import Core
 from cabinet.workflows.machines import HARDWARE_STATES, machine_for
 from cabinet.workflows.watch import settle_task
@@ -20,7 +20,7 @@ async def recover(core: Core) -> None:
         task.extra["recovering"] = True
         if task.state not in HARDWARE_STATES:
             # Nothing was released: the drawer never opened for it.
-            drawer.close_interrupted(core, task, outcome="not_released")
+            endings.close_interrupted(core, task, outcome="not_released")
             continue
         if task.state == "open":
             machine_for(task).send("closed")  # it is judged as closed once it is shut

@@ -8,7 +8,8 @@ from cabinet.errors import MovementRefused, StorageError
 from cabinet.store import Movement, MovementKind
 from cabinet.workflows import repo
 from cabinet.workflows.core import Core
-from cabinet.workflows.drawer import closing_hook, persist, step
+from cabinet.workflows.drawer import persist, step
+from cabinet.workflows.endings import closing_hook
 from cabinet.workflows.events import Committed
 from cabinet.workflows.machines import Task, machine_for
 from cabinet.workflows.tasks import authorised, new_id

@@ -12,7 +12,7 @@ from cabinet.domain.refusals import RefusalCode
 from cabinet.hardware.errors import HardwareUnavailable
 from cabinet.store import LedgerEvent, NewEvent
 from cabinet.store.movements import TxHook
-from cabinet.workflows import drawer, repo, screens, session
+from cabinet.workflows import drawer, endings, repo, screens, session
 from cabinet.workflows.core import Core
 from cabinet.workflows.events import Cancelled, OmissionAlert
 from cabinet.workflows.machines import FINAL_STATES, HARDWARE_STATES, machine_for, save
@@ -98,7 +98,7 @@ async def enter_count(core: Core, counted: int) -> DispenseTicket | None:
     task.counted = counted
     drawer.persist(core, task)
     if task.state == "awaiting_entry":
-        drawer.count_or_mismatch(core, task)
+        endings.count_or_mismatch(core, task)
     screen = screens.ticket(core, task)
     settle_task(core)
     return screen
