@@ -54,6 +54,8 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
     finally:
         if pg.get_by_test_id("signout").count():
             pg.get_by_test_id("signout").click()
+            # Wait for the sign-out to land: closing the page could cancel the request.
+            expect(pg.get_by_test_id("scan-prompt")).to_be_visible()
         context.close()
 
 
