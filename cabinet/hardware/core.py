@@ -197,15 +197,20 @@ class CoordinatorCore:
 
     async def _call(self, device: str, request: Callable[[], Awaitable[T]]) -> T:
         """One request with bounded retries inside the deadline; stale answers dropped."""
-        return await call_with_retry(
-            device,
-            request,
-            _answered_at,
-            clock=self._clock,
-            deadline_s=self._deadline_s,
-            attempts=self._attempts,
-            interval_s=self._retry_interval_s,
-        )
+        try:
+            return await call_with_retry(
+                device,
+                request,
+                _answered_at,
+                clock=self._clock,
+                deadline_s=self._deadline_s,
+                attempts=self._attempts,
+                interval_s=self._retry_interval_s,
+            )
+        finally:
+            # Each finished request, good or bad, is progress: a dead bus makes polls slow,
+            # not stuck, and the watchdog must tell the two apart.
+            self._last_loop = self._clock.monotonic()
 
     def _device_ok(self, device: str) -> None:
         """Record a good answer; announce a device coming back and clear its alarms."""
@@ -241,10 +246,12 @@ class CoordinatorCore:
             log.error("relock at %s failed: %s", why, exc)
             self._device_failed(BOARD, exc)
             return False
+        now = self._clock.monotonic()
         for track in self._drawers.values():
-            track.release_until = 0.0
+            # Ended now, not never: an opening seen just after a relock is still ours.
+            track.release_until = min(track.release_until, now)
             track.release_written_at = None
-        self._last_relock = self._clock.monotonic()
+        self._last_relock = now
         return True
 
 

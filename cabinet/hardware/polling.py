@@ -101,11 +101,11 @@ class PollingCoordinator(CoordinatorCore):
         if previous and not closed:
             track.report_settle = False
             track.next_poll = now
-            # Lawful when the board shows the lock energised, or when our pulse ended just now
-            # (the drawer may have moved before the relock). A pulse we think still running
-            # that the board does not show was lost (reboot, relock): that opening is forced.
-            just_ended = track.release_until <= now <= track.release_until + self.lock_grace_s
-            if released or just_ended:
+            # Lawful only inside a pulse we wrote: while the board shows it energised, or just
+            # after it ended (the drawer may have moved before the relock). A lock energised
+            # without our pulse (stuck) or a pulse the board lost (reboot): the opening is forced.
+            ours = now <= track.release_until + self.lock_grace_s
+            if ours and (released or track.release_until <= now):
                 self._emit(DrawerOpened(drawer=d, at=now))
             else:
                 track.forced = True

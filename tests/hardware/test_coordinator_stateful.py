@@ -61,6 +61,8 @@ class CabinetStory(RuleBasedStateMachine):
         # Pulses we saw granted: drawer -> (end, index in board.writes when granted).
         self.grants: dict[int, tuple[float, int]] = {}
         self.latched = False
+        self.last_grant: dict[int, float] = {}
+        self.forced_open: set[int] = set()  # drawers pulled open without a grant, not yet shut
 
     def run(self, coro: Any) -> Any:
         """Run a coroutine on this story's loop."""
@@ -103,6 +105,7 @@ class CabinetStory(RuleBasedStateMachine):
             or cab.power_fault
             or self.clock.monotonic() < cab.alive_at
             or cab.tamper
+            or bool(self.forced_open)
             # A lock stuck released inside a pulse we granted looks exactly like that pulse.
             or any(cab.drawers[d].stuck is True and not self.granted(d) for d in DRAWERS)
             or cab.drawers[drawer].scale_fault is not None
@@ -170,7 +173,9 @@ class CabinetStory(RuleBasedStateMachine):
 
     @rule(drawer=st.sampled_from(DRAWERS))
     def nurse_opens(self, drawer: int) -> None:
-        """A nurse pulls a drawer (the bolt may hold it)."""
+        """A nurse pulls the drawer she was given (the bolt may still hold it)."""
+        if not self.granted(drawer):
+            return
         try:
             self.cab.open(drawer)
         except DrawerStillLocked:
@@ -180,13 +185,16 @@ class CabinetStory(RuleBasedStateMachine):
     @precondition(lambda self: any(self.cab.is_closed(d) for d in DRAWERS))
     @rule(drawer=st.sampled_from(DRAWERS))
     def someone_forces(self, drawer: int) -> None:
-        """A locked drawer is forced: reported by the very next poll."""
+        """A drawer nobody was given is pulled open (locked, or through a stuck lock):
+        reported as forced by the very next poll."""
         seen_shut = self.coord.snapshot().drawers[drawer].closed is True
-        if not self.cab.is_closed(drawer) or self.cab.released(drawer) or not seen_shut:
+        recent = self.clock.monotonic() - self.last_grant.get(drawer, float("-inf"))
+        if not self.cab.is_closed(drawer) or not seen_shut or recent < PULSE_MS / 1000 + 1:
             return  # polling cannot tell a drawer it never saw shut was opened again
         while not self.events.empty():
             self.events.get_nowait()
         self.cab.force(drawer)
+        self.forced_open.add(drawer)
         self.step(self.coord.fast_period_s)
         seen = [self.events.get_nowait() for _ in range(self.events.qsize())]
         if self.cab.board_fault is None:
@@ -202,6 +210,7 @@ class CabinetStory(RuleBasedStateMachine):
     def nurse_closes(self, drawer: int) -> None:
         """A nurse pushes a drawer shut (a hand is slower than one poll)."""
         self.cab.close(drawer)
+        self.forced_open.discard(drawer)
         self.step(self.coord.fast_period_s)
 
     @rule(seconds=st.sampled_from((0.04, 0.3, 1.0, 6.0)))
@@ -235,6 +244,7 @@ class CabinetStory(RuleBasedStateMachine):
         assert safe, (self.cab.board_fault, self.cab.tamper, self.coord.snapshot())
         assert self.cab.board.writes[-1] == ("release", drawer, PULSE_MS)
         self.grants[drawer] = (self.clock.monotonic() + PULSE_MS / 1000, len(self.cab.board.writes))
+        self.last_grant[drawer] = self.clock.monotonic()
 
     @invariant()
     def pulses_are_bounded(self) -> None:
