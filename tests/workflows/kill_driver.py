@@ -3,8 +3,10 @@
     python -m tests.workflows.kill_driver STATE_DIR run       # env CABINET_KILL_AT=<point>
     python -m tests.workflows.kill_driver STATE_DIR restart   # prints one JSON line
 
-The metal outlives the process: the fake cabinet's drawers and pocket counts are saved to
-STATE_DIR/metal.json after every hand movement, as real drawers keep what was taken.
+The metal outlives the process: with CABINET_SIM_ENDPOINTS (the JSON endpoints of a running
+`cabinet-sim hardware`) it is the simulator, reached through the real drivers; otherwise the
+fake cabinet's drawers and pocket counts are saved to STATE_DIR/metal.json after every hand
+movement, as real drawers keep what was taken.
 Kill points are the engine's own checkpoints (after_release, after_open, after_close,
 weights_read, before_commit, after_commit); "after_take" is after_open with the take done.
 """
@@ -19,13 +21,25 @@ import sys
 from pathlib import Path
 
 from cabinet.workflows.machines import Task
+from sim.hardware.client import RunningSimulator
+from tests.fakes.hardware import FakeCabinet
 from tests.workflows.world import World
 
 TASK_FILE = "task_id"
 
 
+def attach() -> RunningSimulator | None:
+    """The simulator named by the environment, if any (its process belongs to the test)."""
+    text = os.environ.get("CABINET_SIM_ENDPOINTS")
+    if not text:
+        return None
+    return RunningSimulator(None, json.loads(text))  # type: ignore[arg-type]
+
+
 def save_metal(world: World) -> None:
-    """Write the metal's state atomically."""
+    """Write the fake metal's state atomically (the simulator keeps its own)."""
+    if not isinstance(world.metal, FakeCabinet):
+        return
     state = {
         str(d): {"closed": drawer.closed, "counts": [p.count for p in drawer.pockets]}
         for d, drawer in world.metal.drawers.items()
@@ -39,7 +53,7 @@ def save_metal(world: World) -> None:
 def load_metal(world: World) -> None:
     """Restore the metal as it was when the previous process died."""
     path = world.root / "metal.json"
-    if not path.exists():
+    if not path.exists() or not isinstance(world.metal, FakeCabinet):
         return
     for d, state in json.loads(path.read_text()).items():
         drawer = world.metal.drawers[int(d)]
@@ -55,7 +69,7 @@ def die() -> None:
 
 async def run(root: Path, kill_at: str) -> None:
     """Dispense two paracetamol and die at the named point."""
-    world = World(root)
+    world = World(root, sim=attach())
     take_first = kill_at == "after_take"
     point = "after_open" if take_first else kill_at
 
@@ -90,11 +104,11 @@ async def run(root: Path, kill_at: str) -> None:
 
 async def restart(root: Path) -> dict[str, object]:
     """Start again over the same store and metal; close an open drawer; report."""
-    world = World(root)
+    world = World(root, sim=attach())
     load_metal(world)
     cab = await world.start()
     relocked_at_start = ("relock_all", -1, 0) in world.metal.board.writes
-    if not world.metal.drawers[0].closed:
+    if not world.metal.is_closed(0):
         await world.advance(0.6)
         world.metal.close(0)
     await world.advance(1.0)

@@ -13,6 +13,7 @@ import pytest
 
 from cabinet.clock import DrivenClock
 from cabinet.store import Store
+from sim.hardware.client import RunningSimulator
 from tests.workflows.world import check_invariants
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,9 +29,13 @@ OUTCOMES = {
 }
 
 
-def driver(state: Path, phase: str, kill_at: str = "") -> subprocess.CompletedProcess[str]:
-    """Run the driver script in its own process."""
+def driver(
+    state: Path, phase: str, kill_at: str = "", sim: RunningSimulator | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the driver script in its own process (on the simulator when one is given)."""
     env = {**os.environ, "CABINET_KILL_AT": kill_at, "PYTHONPATH": str(ROOT)}
+    if sim is not None:
+        env["CABINET_SIM_ENDPOINTS"] = json.dumps(sim.endpoints)
     return subprocess.run(
         [sys.executable, "-m", "tests.workflows.kill_driver", str(state), phase],
         cwd=ROOT,
@@ -43,11 +48,18 @@ def driver(state: Path, phase: str, kill_at: str = "") -> subprocess.CompletedPr
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("metal", ["fake", "sim"])
 @pytest.mark.parametrize("point", sorted(OUTCOMES))
-def test_sigkill_at_each_point_then_restart(tmp_path: Path, point: str) -> None:
-    died = driver(tmp_path, "run", point)
+def test_sigkill_at_each_point_then_restart(
+    tmp_path: Path, point: str, metal: str, request: pytest.FixtureRequest
+) -> None:
+    sim: RunningSimulator | None = None
+    if metal == "sim":
+        sim = request.getfixturevalue("ward_sim")
+        sim.ok("reset")
+    died = driver(tmp_path, "run", point, sim)
     assert died.returncode == -signal.SIGKILL, died.stderr[-2000:]
-    back = driver(tmp_path, "restart")
+    back = driver(tmp_path, "restart", sim=sim)
     assert back.returncode == 0, back.stderr[-2000:]
     report = json.loads(back.stdout.strip().splitlines()[-1])
     event, stock = OUTCOMES[point]

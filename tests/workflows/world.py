@@ -160,10 +160,12 @@ class World:
         self.metal: Any = (
             FakeCabinet(self.clock, drawers=LAYOUT, settle_s=0.5) if sim is None else SimMetal(sim)
         )
-        for drawer, pocket, code, qty, *_ in POCKETS:
-            self.metal.load(drawer, pocket, count=qty, unit_cg=unit_of(code), tare_cg=1000)
-        # The fake bin counts in paracetamol units: the returns of these tests are paracetamol.
-        self.metal.load(*RETURN_BIN, count=0, unit_cg=unit_of("PARA500"), tare_cg=1000)
+        if fresh or sim is None:
+            # A restarted ward on the simulator finds its metal as it was left.
+            for drawer, pocket, code, qty, *_ in POCKETS:
+                self.metal.load(drawer, pocket, count=qty, unit_cg=unit_of(code), tare_cg=1000)
+            # The bin counts in paracetamol units: the returns of these tests are paracetamol.
+            self.metal.load(*RETURN_BIN, count=0, unit_cg=unit_of("PARA500"), tare_cg=1000)
         self.settings = settings or Settings(settle_timeout_s=5.0, release_expiry_s=30.0)
         self.coordinator: HardwareCoordinator | None = None
         self.cabinet: Cabinet | None = None
