@@ -9,7 +9,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from cabinet.store import checkpoints
+from cabinet.store import chain_scan, checkpoints
+from cabinet.store.chain_workers import first_stop
 from cabinet.store.checkpoints import Checkpoint
 from cabinet.store.ledger import GENESIS_HASH, HASHED_FIELDS, LEDGER_COLUMNS, event_hash
 
@@ -84,10 +85,14 @@ def verify(
     public_key: Ed25519PublicKey | None,
     *,
     start: Checkpoint | None = None,
+    stop: int | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> VerifyResult:
     """Check the chain (from `start`, a checkpoint, or from the genesis) and the checkpoints.
 
+    `stop`: check only through that sequence (and the checkpoints up to it), as a report over
+    a period does. `workers`: processes that share the chain's fast pass (1: this one only).
     Runs inside one read transaction so that every query sees the same snapshot, even while
     the writer appends.
     """
@@ -95,7 +100,7 @@ def verify(
     if own:
         conn.execute("BEGIN")
     try:
-        return _verify(conn, public_key, start, progress)
+        return _verify(conn, public_key, start, stop, progress, workers)
     finally:
         if own:
             conn.execute("ROLLBACK")
@@ -105,13 +110,19 @@ def _verify(
     conn: sqlite3.Connection,
     public_key: Ed25519PublicKey | None,
     start: Checkpoint | None,
+    stop: int | None,
     progress: Callable[[int], None] | None,
+    workers: int,
 ) -> VerifyResult:
     """The body of verify, inside its snapshot."""
     if public_key is None:
         public_key = checkpoints.registered_public_key(conn)
     breaks: list[_Break] = []
-    cps = [cp for cp in checkpoints.all_checkpoints(conn) if start is None or cp.seq >= start.seq]
+    cps = [
+        cp
+        for cp in checkpoints.all_checkpoints(conn)
+        if (start is None or cp.seq >= start.seq) and (stop is None or cp.seq <= stop)
+    ]
     for cp in cps:
         if public_key is None:
             breaks.append(_Break(cp.seq, BAD_SIGNATURE, "no public key to check it against"))
@@ -141,13 +152,13 @@ def _verify(
             breaks.append(_classify(conn, fields, str(row[-1])))
         expected, prev = start.seq + 1, start.hash
     walked = 0
-    outcome = _walk(conn, expected, prev, signed, progress)
+    outcome = _chain(conn, expected, prev, stop, signed, progress, workers)
     if isinstance(outcome, _Break):
         breaks.append(outcome)
         last_seq = outcome.seq - 1
     else:
         last_seq, walked = outcome
-        breaks.extend(_truncation(conn, last_seq, cps))
+        breaks.extend(_truncation(conn, last_seq, cps, stop))
     if breaks:
         first = min(breaks, key=lambda b: b.seq)
         return VerifyResult(
@@ -162,17 +173,43 @@ def _verify(
     return VerifyResult(ok=True, events=last_seq, checkpoints=len(cps), last_seq=last_seq)
 
 
+def _chain(
+    conn: sqlite3.Connection,
+    expected: int,
+    prev: str,
+    stop: int | None,
+    signed: dict[int, str],
+    progress: Callable[[int], None] | None,
+    workers: int,
+) -> _Break | tuple[int, int]:
+    """The chain from `expected`: the fast pass finds where to look, the walk says why."""
+    row = conn.execute("SELECT max(seq) FROM ledger").fetchone()
+    end = int(row[0] or 0) if stop is None else min(int(row[0] or 0), stop)
+    if end < expected:
+        return expected - 1, 0
+    found = first_stop(conn, HASHED_FIELDS, expected, end, prev, signed, progress, workers)
+    if found is None:
+        return end, end - expected + 1
+    at = prev if found == expected else chain_scan.stored_hash(conn, found - 1)
+    outcome = _walk(conn, found, at or "", signed, progress, stop)
+    if isinstance(outcome, _Break):
+        return outcome
+    return outcome[0], found - expected + outcome[1]
+
+
 def _walk(
     conn: sqlite3.Connection,
     expected: int,
     prev: str,
     signed: dict[int, str],
     progress: Callable[[int], None] | None,
+    stop: int | None = None,
 ) -> _Break | tuple[int, int]:
     """Follow the chain from `expected`; the first break, or (last sequence, events walked)."""
     walked = 0
     cursor = conn.execute(
-        f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE seq >= ? ORDER BY seq", (expected,)
+        f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE seq >= ? AND seq <= ? ORDER BY seq",
+        (expected, (1 << 62) if stop is None else stop),
     )
     for row in cursor:
         seq = int(row[0])
@@ -199,7 +236,9 @@ def _walk(
     return expected - 1, walked
 
 
-def _truncation(conn: sqlite3.Connection, last_seq: int, cps: list[Checkpoint]) -> list[_Break]:
+def _truncation(
+    conn: sqlite3.Connection, last_seq: int, cps: list[Checkpoint], stop: int | None
+) -> list[_Break]:
     """A ledger that ends before a signed checkpoint, or before rows that point into it."""
     found: list[_Break] = []
     beyond = [cp.seq for cp in cps if cp.seq > last_seq]
@@ -211,7 +250,9 @@ def _truncation(conn: sqlite3.Connection, last_seq: int, cps: list[Checkpoint]) 
                 f"the ledger ends at {last_seq} but checkpoint {max(beyond)} was signed",
             )
         )
-    row = conn.execute("SELECT max(seq) FROM outbox").fetchone()
+    row = conn.execute(
+        "SELECT max(seq) FROM outbox WHERE seq <= ?", ((1 << 62) if stop is None else stop,)
+    ).fetchone()
     if row is not None and row[0] is not None and int(row[0]) > last_seq:
         found.append(
             _Break(

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cabinet import config as config_mod
 from cabinet.errors import CabinetError
 from cabinet.security.keys import load_public, public_path
+from cabinet.store.chain_workers import available_cores
 from cabinet.store.db import open_read_only
 from cabinet.store.verify import verify
 
@@ -45,7 +46,7 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
-        result = verify(conn, key)
+        result = verify(conn, key, workers=args.workers or available_cores())
     finally:
         conn.close()
     print(result.line())
@@ -60,4 +61,21 @@ def register(subparsers: Any) -> None:
     check.add_argument("--db", help="the store (default: from --config, or the production one)")
     check.add_argument("--config", help="take the store's location from this configuration")
     check.add_argument("--public-key", help="PEM public key (default: cabinet.pub beside the db)")
+    check.add_argument(
+        "--workers",
+        type=_positive,
+        default=0,
+        help="processes sharing the chain's re-hashing (default: one per available core)",
+    )
     check.set_defaults(func=run_verify)
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1")
+    return value
