@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ def test_a_worker_that_cannot_start_only_costs_time(
     conn = raw(ledger_db)
     TAMPERING[0][1](conn)  # event 12 edited
     conn.close()
-    monkeypatch.setattr(chain_workers.sys, "executable", "/nonexistent/python")
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
     result = _check(ledger_db, workers=3)
     assert (result.seq, result.reason) == (12, "edited")
 
