@@ -251,3 +251,18 @@ async def test_board_back_mid_pulse_is_relocked_without_a_false_alarm(
     assert not cabinet.released(0)
     assert AlarmCode.LOCK_STUCK_RELEASED not in {a.code for a in alarms}
     assert coordinator.snapshot().alarms == ()
+
+
+async def test_opening_through_a_stuck_lock_is_forced(
+    coordinator: HardwareCoordinator, cabinet: FakeCabinet, clock: DrivenClock
+) -> None:
+    """A lock energised without our pulse lets a drawer open: that opening is tamper too."""
+    events = coordinator.subscribe()
+    cabinet.stick_lock(1, released=True)
+    await step(coordinator, clock)
+    cabinet.open(1)  # the bolt is out: nothing stops the hand
+    await coordinator.poll_once()
+    got = drain(events)
+    assert any(isinstance(e, DrawerForced) and e.drawer == 1 for e in got)
+    codes = {a.code for a in coordinator.snapshot().alarms}
+    assert {AlarmCode.LOCK_STUCK_RELEASED, AlarmCode.DRAWER_FORCED} <= codes
