@@ -1,4 +1,4 @@
-"""The coordinator over the real Modbus drivers against `cabinet-sim hardware` (Modbus TCP)."""
+"""The coordinator over the real Modbus drivers against `cabinet-sim hardware`, TCP and RTU."""
 
 from __future__ import annotations
 
@@ -37,9 +37,12 @@ BOARD_UNIT = 1
 RELEASE_BASE = 0x0100
 
 
-@pytest.fixture(scope="module")
-def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A running hardware simulator with two drawers of four pockets; its endpoints."""
+@pytest.fixture(scope="module", params=["tcp", "rtu"])
+def simulator(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """A running hardware simulator with two drawers of four pockets, over Modbus TCP or
+    Modbus RTU on a pty pair; its endpoints."""
     tmp_path = tmp_path_factory.mktemp("sim")
     layout = tmp_path / "cabinet.toml"
     layout.write_text(
@@ -49,7 +52,7 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     ready = tmp_path / "ready.json"
     args = ["hardware", "--config", str(layout), "--port", "0", "--no-console"]
     args += ["--scanner", "tcp", "--settle", "0.2", "--noise", "1", "--seed", "7"]
-    args += ["--ready-file", str(ready)]
+    args += ["--ready-file", str(ready), "--modbus", request.param]
     log = (tmp_path / "sim.log").open("w")
     proc = subprocess.Popen([*SIM, *args], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
@@ -133,8 +136,11 @@ async def hardware(
     config = Config(
         drawers=(DrawerSection(index=0, pockets=4), DrawerSection(index=1, pockets=4)),
         hardware=HardwareSection(
-            host=modbus["host"],
-            port=modbus["port"],
+            transport=modbus["transport"],
+            host=modbus.get("host", "127.0.0.1"),
+            port=modbus.get("port", 5020),
+            serial_port=modbus.get("client_device", "/dev/null"),
+            baudrate=modbus.get("baudrate", 115200),
             timeout_s=0.15,
             retries=0,
             down_after_failures=2,
@@ -191,7 +197,7 @@ def alarm(code: AlarmCode, *, cleared: bool = False) -> Callable[[HardwareEvent]
     return lambda e: isinstance(e, HardwareAlarm) and e.code is code and e.cleared is cleared
 
 
-async def test_dispense_then_fault_then_recovery_over_modbus_tcp(
+async def test_dispense_then_fault_then_recovery_over_modbus(
     hardware: tuple[HardwareCoordinator, Service], control: Control
 ) -> None:
     """Release, open, take two, close, settled delta; a dead board: no release, alarm; back."""
@@ -232,7 +238,7 @@ async def test_dispense_then_fault_then_recovery_over_modbus_tcp(
     assert [w["address"] for w in await control.releases_since(seq)] == [RELEASE_BASE]
 
 
-async def test_scale_nonsense_and_forced_drawer_over_modbus_tcp(
+async def test_scale_nonsense_and_forced_drawer_over_modbus(
     hardware: tuple[HardwareCoordinator, Service], control: Control
 ) -> None:
     """A scale answering exceptions blocks its drawer; a forced drawer is tamper at once."""
@@ -336,3 +342,22 @@ async def test_stuck_lock_is_alarmed_and_cleared_by_a_good_release(
     await wait_for(lambda: releasable(coord, 0), "a release allowed again")
     await coord.release(0, reason="dispense 1, again")
     await next_event(events, alarm(AlarmCode.LOCK_DID_NOT_RELEASE, cleared=True), "cleared")
+
+
+@pytest.mark.parametrize("simulator", ["rtu"], indirect=True)
+async def test_corrupt_crc_on_rtu_fails_closed_then_recovers(
+    hardware: tuple[HardwareCoordinator, Service], control: Control
+) -> None:
+    """Answers with a bad CRC are dropped: the board goes down, nothing is released; healed."""
+    coord, _ = hardware
+    events = coord.subscribe()
+    seq = await control.last_seq()
+    await control("fault crc board")
+    await next_event(events, alarm(AlarmCode.DEVICE_DOWN), "device down alarm")
+    with pytest.raises(ReleaseRefused) as refused:
+        await coord.release(0, reason="dispense during the fault")
+    assert refused.value.code is RefusalCode.BOARD_UNAVAILABLE
+    assert await control.releases_since(seq) == []
+    await control("clear")
+    await wait_for(lambda: coord.snapshot().healthy, "recovery", 10.0)
+    await wait_for(lambda: releasable(coord, 0), "a release allowed again")
