@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 from html.parser import HTMLParser
 
@@ -36,9 +37,19 @@ def _cell(value: Cell) -> str:
     """One <td>, numbers right-aligned."""
     if value is None:
         return "<td></td>"
-    if isinstance(value, int | float):
+    kind = type(value)
+    if kind is str:
+        text = str(value)
+        # Most cells (codes, times, names) hold nothing to escape: skip the five replaces.
+        if _PLAIN.fullmatch(text):
+            return f"<td>{text}</td>"
+        return f"<td>{escape(text)}</td>"
+    if kind is int or isinstance(value, int | float):
         return f'<td class="n">{value}</td>'
     return f"<td>{escape(str(value))}</td>"
+
+
+_PLAIN = re.compile(r"[^&<>\"']*")
 
 
 def to_html(report: Report) -> str:
