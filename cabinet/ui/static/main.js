@@ -89,13 +89,22 @@ function homeScreen() {
   return "status";
 }
 
+// Answers may come back out of order (a poll and a sign-in overlap): only the newest counts.
+let kioskAsked = 0;
+let kioskApplied = 0;
+
 async function refreshKiosk() {
+  const mine = ++kioskAsked;
+  let fresh;
   try {
-    K.state.kiosk = await api("GET", "/api/kiosk");
-    K.state.kiosk.read_at = Date.now();
+    fresh = await api("GET", "/api/kiosk");
+    fresh.read_at = Date.now();
   } catch (error) {
-    K.state.kiosk = Object.assign({}, K.state.kiosk, { unreachable: true });
+    fresh = Object.assign({}, K.state.kiosk, { unreachable: true });
   }
+  if (mine < kioskApplied) return K.state.kiosk;
+  kioskApplied = mine;
+  K.state.kiosk = fresh;
   if (K.state.kiosk.language && K.state.kiosk.language !== K.lang) await loadTexts(K.state.kiosk.language);
   renderBar();
   renderBanners();
