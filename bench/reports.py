@@ -1,8 +1,10 @@
 """Benchmark: every auditor report over a 1,000,000-event history, against a bare SQL pass.
 
 `python bench/reports.py [--events N]` generates the history once (bench/gen_history.py, cached
-under /tmp/cabinet-bench), then times each report on a read-only connection, as JSON and as
-HTML, and a bare `GROUP BY` over the whole ledger as the baseline. Target: each report ≤ 2 s.
+under /tmp/cabinet-bench), then times each report over the whole history on a read-only
+connection, as JSON and as HTML, and a bare `GROUP BY` over the whole ledger as the baseline.
+The `ledger` report over the whole history re-hashes every event from the genesis (`cabinet
+ledger verify`'s check, shared between the available cores). Target: each report ≤ 2 s.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from bench.common import emit
 from bench.gen_history import ensure
 from cabinet.reports import REPORTS, Params, render
 from cabinet.store import open_read_only
+from cabinet.store.chain_workers import available_cores
 
 TARGET_S = 2.0
-# The ledger report re-hashes every event from the checkpoint before its period: it is timed
-# over the last 30 days (an audit period); the whole chain is timed too and shown apart.
+# Also shown: the ledger report over an audit period, which re-hashes only the chain from the
+# signed checkpoint before the period through the period's last event.
 LEDGER_PERIOD_DAYS = 30
 
 
@@ -70,18 +73,13 @@ def main() -> int:
         )
         seconds: dict[str, float] = {}
         for name in REPORTS:
-            params = recent if name == "ledger" else everything
             for fmt in ("json", "html"):
                 seconds[f"{name}_{fmt}_s"] = round(
-                    best_of(lambda n=name, p=params, f=fmt: render(n, conn, p, f), args.repeat), 3
+                    best_of(lambda n=name, f=fmt: render(n, conn, everything, f), args.repeat), 3
                 )
-        cpu = {
-            name: cpu_of(
-                lambda n=name: render(n, conn, recent if n == "ledger" else everything, "json")
-            )
-            for name in REPORTS
-        }
-        ledger_full_s = best_of(lambda: render("ledger", conn, everything, "json"), 1)
+        # CPU of this process only: the ledger report's worker processes are not counted.
+        cpu = {name: cpu_of(lambda n=name: render(n, conn, everything, "json")) for name in REPORTS}
+        ledger_period_s = best_of(lambda: render("ledger", conn, recent, "json"), args.repeat)
     finally:
         conn.close()
     worst = max(seconds.values())
@@ -95,9 +93,11 @@ def main() -> int:
             "worst_report_s": worst,
             "worst_vs_baseline": round(worst / baseline_s, 1) if baseline_s else None,
             "worst_report_cpu_s": round(max(cpu.values()), 3),
-            "ledger_full_chain_s": round(ledger_full_s, 2),
-            "target": f"each report <= {TARGET_S} s over {events} events (ledger: last "
-            f"{LEDGER_PERIOD_DAYS} days; full-chain verification reported apart)",
+            "controlled_cpu_s": round(cpu["controlled"], 3),
+            f"ledger_last_{LEDGER_PERIOD_DAYS}_days_s": round(ledger_period_s, 3),
+            "cores": available_cores(),
+            "target": f"each report <= {TARGET_S} s over {events} events, the whole history "
+            "(ledger: full chain from the genesis)",
             "met": worst <= TARGET_S,
         }
     )
