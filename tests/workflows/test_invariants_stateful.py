@@ -11,6 +11,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -371,9 +372,9 @@ class CabinetStory(RuleBasedStateMachine):
 
 
 CabinetStory.TestCase.settings = settings(
-    max_examples=15,
+    max_examples=12,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-TestCabinetStory = CabinetStory.TestCase
+TestCabinetStory = pytest.mark.slow(CabinetStory.TestCase)
