@@ -188,6 +188,7 @@ class Refused(Exception):
     """A command was refused; nothing was changed. Carries a code and its parameters."""
 
     def __init__(self, code: RefusalCode, **params: Any) -> None:
+        """Keep what the object needs; nothing starts here."""
         super().__init__(message(code, "en", **params))
         self.code = code
         self.params = params

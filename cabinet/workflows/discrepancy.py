@@ -80,6 +80,7 @@ def open_discrepancies(
     at = core.now_iso()
 
     def write(conn: sqlite3.Connection, event: LedgerEvent) -> None:
+        """Write the rows that commit with the event."""
         for row in rows:
             cursor = conn.execute(
                 "INSERT INTO discrepancies (ledger_seq, opened_at, opened_by, drawer, pocket, "
@@ -171,6 +172,7 @@ def resolve(core: Core, discrepancy_id: int, reason: str) -> int:
     at = core.now_iso()
 
     def write(conn: sqlite3.Connection, event: LedgerEvent) -> None:
+        """Write the rows that commit with the event."""
         conn.execute(
             "UPDATE discrepancies SET status = 'resolved', reason = ?, resolved_by = ?, "
             "witness = ?, resolved_at = ?, resolved_seq = ? WHERE id = ?",
@@ -227,6 +229,7 @@ def record_alarm(core: Core, kind: str, severity: str, message: str, **facts: ob
     at = core.now_iso()
 
     def write(conn: sqlite3.Connection, event: LedgerEvent) -> None:
+        """Write the rows that commit with the event."""
         cursor = conn.execute(
             "INSERT INTO alarms (ledger_seq, raised_at, kind, severity, message) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -249,6 +252,7 @@ def clear_alarm(core: Core, kind: str, subject: str) -> None:
     at = core.now_iso()
 
     def write(conn: sqlite3.Connection, _event: LedgerEvent) -> None:
+        """Write the rows that commit with the event."""
         conn.execute(
             "UPDATE alarms SET cleared_at = ? WHERE kind = ? AND cleared_at IS NULL "
             "AND message LIKE ?",

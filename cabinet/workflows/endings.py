@@ -120,6 +120,7 @@ def closing_hook(core: Core, task: Task) -> TxHook:
     at = core.now_iso()
 
     def hook(conn: sqlite3.Connection, event: LedgerEvent) -> None:
+        """Save or remove the task (and flag an override) with the event."""
         machines.save(conn, task, at)
         if task.kind == "override":
             conn.execute(

@@ -37,6 +37,7 @@ class Engine:
         tick_s: float = 1.0,
         scanner: hal.BarcodeReader | None = None,
     ) -> None:
+        """Keep what the object needs; nothing starts here."""
         self.core = Core(
             store=store,
             hardware=hardware,

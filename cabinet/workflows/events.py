@@ -124,6 +124,7 @@ class EventHub:
     """Fans every event out to each subscriber's bounded queue; a slow screen drops oldest."""
 
     def __init__(self, maxsize: int = 1000) -> None:
+        """Keep what the object needs; nothing starts here."""
         self._queues: list[asyncio.Queue[WorkflowEvent]] = []
         self._maxsize = maxsize
 

@@ -82,6 +82,7 @@ async def authenticate(core: Core, user_id: str, pin: str) -> UserRow:
     until = now + dt.timedelta(minutes=core.settings.lockout_minutes) if locked else None
 
     def write(conn: sqlite3.Connection, _event: LedgerEvent) -> None:
+        """Count the failure (or lock the user) with the event."""
         conn.execute(
             "UPDATE users SET failed_pins = ?, locked_until = ? WHERE id = ?",
             (0 if locked else failures, until.isoformat() if until else None, user.id),

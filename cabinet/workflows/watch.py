@@ -201,6 +201,7 @@ def _remember(key: str, machine: str, state: str, at: str, data: str = "{}") -> 
     """A hook writing a small workflow_state row with the event."""
 
     def hook(conn: sqlite3.Connection, _event: LedgerEvent) -> None:
+        """Upsert the small state row with the event."""
         conn.execute(
             "INSERT INTO workflow_state (id, machine, state, data, updated_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
@@ -263,6 +264,7 @@ def review_override(core: Core, seq: int, note: str) -> int:
     reviewer = core.signed_in().user_id
 
     def clear(conn: sqlite3.Connection, _event: LedgerEvent) -> None:
+        """Remove the review flag with the event."""
         conn.execute("DELETE FROM workflow_state WHERE id = ?", (key,))
 
     event = core.store.record(

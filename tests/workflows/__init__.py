@@ -1,0 +1,1 @@
+"""Workflow tests: sessions, dispensing, faults, crashes and the safety invariants."""

@@ -74,6 +74,7 @@ async def run(root: Path, kill_at: str) -> None:
     point = "after_open" if take_first else kill_at
 
     def hook(name: str, task: Task) -> None:
+        """At the chosen point, finish the hand's move and die."""
         (root / TASK_FILE).write_text(task.id)
         if name != point:
             return

@@ -36,6 +36,7 @@ class SteppedClock:
     """
 
     def __init__(self, start: dt.datetime) -> None:
+        """Keep what the object needs; nothing starts here."""
         self._start = start
         self._base = time.monotonic()
         self._offset = 0.0
@@ -59,6 +60,7 @@ class RecordingBoard:
     """The real Modbus lock board, remembering every release written (as the fake does)."""
 
     def __init__(self, board: hal.LockBoard) -> None:
+        """Keep what the object needs; nothing starts here."""
         self._board = board
         self.drawer_count = board.drawer_count
         self.writes: list[tuple[str, int, int]] = []
@@ -95,6 +97,7 @@ class SimMetal:
     """What a test's hands do, sent to the simulator's control port."""
 
     def __init__(self, sim: RunningSimulator) -> None:
+        """Keep what the object needs; nothing starts here."""
         self.sim = sim
         self.hardware: ModbusHardware = from_config(
             transport="tcp", host="127.0.0.1", port=sim.modbus_port, timeout_s=0.3, retries=1,

@@ -37,6 +37,7 @@ class CabinetStory(RuleBasedStateMachine):
     """One ward, driven at random by nurses, pharmacists, technicians and failing hardware."""
 
     def __init__(self) -> None:
+        """Keep what the object needs; nothing starts here."""
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.tmp = Path(tempfile.mkdtemp(prefix="wf-story-"))
@@ -79,18 +80,22 @@ class CabinetStory(RuleBasedStateMachine):
 
     @rule(user=st.sampled_from(sorted(PINS)), right=st.sampled_from([True, True, True, False]))
     def sign_in(self, user: str, right: bool) -> None:
+        """Someone types a PIN, right or wrong."""
         self.attempt(self.cab.sign_in_pin(PINS[user] if right else "0000", user_id=user))
 
     @rule()
     def sign_out(self) -> None:
+        """Whoever is signed in signs out."""
         self.run(self.cab.sign_out())
 
     @rule(patient=st.sampled_from(["IPP001", "IPP002", "IPP404"]))
     def select_patient(self, patient: str) -> None:
+        """A patient is chosen (or an unknown one)."""
         self.attempt(self.cab.select_patient(patient))
 
     @rule(order=st.sampled_from(ORDER_IDS), quantity=st.one_of(st.none(), st.integers(1, 3)))
     def start_dispense(self, order: str, quantity: int | None) -> None:
+        """An order is picked, with or without a quantity."""
         self.attempt(self.cab.start_dispense(order, quantity))
 
     @rule(
@@ -98,10 +103,12 @@ class CabinetStory(RuleBasedStateMachine):
         reason=st.sampled_from(["emergency", "verbal_order", "nonsense"]),
     )
     def start_override(self, item: str, reason: str) -> None:
+        """An override is asked for, listed or not."""
         self.attempt(self.cab.start_override(item, reason, "Dr House"))
 
     @rule(right=st.booleans())
     def blind_count(self, right: bool) -> None:
+        """The blind count is typed, right or one off."""
         task = self.cab.core.task
         if task is not None and task.drawer is not None and task.pocket is not None:
             recorded = self.world.stock(task.drawer, task.pocket)
@@ -109,12 +116,14 @@ class CabinetStory(RuleBasedStateMachine):
 
     @rule()
     def confirm(self) -> None:
+        """Confirm is pressed; count the releases the coordinator wrote."""
         before = len(self.world.metal.board.releases)
         self.attempt(self.cab.confirm())
         self.confirms += len(self.world.metal.board.releases) - before
 
     @rule()
     def cancel(self) -> None:
+        """Cancel is pressed."""
         self.attempt(self.cab.cancel())
         self.pause(0.1)
 
@@ -123,6 +132,7 @@ class CabinetStory(RuleBasedStateMachine):
         witness=st.sampled_from([None, "nurse1", "nurse2", "pharm1", "tech1"]),
     )
     def waste(self, item: str, witness: str | None) -> None:
+        """A waste is declared, with or without a witness."""
         if self.attempt(self.cab.start_waste(item, 1)) is None:
             return
         if witness is not None:
@@ -132,20 +142,24 @@ class CabinetStory(RuleBasedStateMachine):
 
     @rule(drawer=st.sampled_from([0, 1]), pocket=st.integers(0, 3), pack=st.sampled_from(PACKS))
     def restock(self, drawer: int, pocket: int, pack: str) -> None:
+        """A restock with a good, wrong or corrupt pack."""
         if self.attempt(self.cab.start_restock(drawer, pocket)) is None:
             return
         self.attempt(self.cab.scan_pack(decode(pack), 5))
 
     @rule(drawer=st.sampled_from([0, 1]), pocket=st.integers(0, 3))
     def start_count(self, drawer: int, pocket: int) -> None:
+        """An inventory count starts."""
         self.attempt(self.cab.start_count(drawer, pocket))
 
     @rule(n=st.integers(0, 25))
     def enter_count(self, n: int) -> None:
+        """A count is typed."""
         self.attempt(self.cab.enter_count(n))
 
     @rule(reason=st.sampled_from(["recount", ""]))
     def resolve(self, reason: str) -> None:
+        """The signed-in user tries to resolve the oldest discrepancy."""
         found = self.cab.discrepancies() if self.cab.core.session else []
         if found:
             self.attempt(self.cab.resolve_discrepancy(found[0].discrepancy_id, reason))
@@ -222,6 +236,7 @@ class CabinetStory(RuleBasedStateMachine):
 
     @rule(drawer=st.sampled_from(DRAWERS))
     def open_drawer(self, drawer: int) -> None:
+        """A hand pulls a drawer (only a released one opens)."""
         metal = self.world.metal
         if metal.is_closed(drawer) and metal.released(drawer):
             metal.open(drawer)
@@ -234,6 +249,7 @@ class CabinetStory(RuleBasedStateMachine):
         out=st.booleans(),
     )
     def hand(self, drawer: int, pocket: int, n: int, out: bool) -> None:
+        """A hand takes from or puts into a pocket of an open drawer."""
         metal = self.world.metal
         if metal.is_closed(drawer) or pocket >= len(metal.drawers[drawer].pockets):
             return
@@ -244,6 +260,7 @@ class CabinetStory(RuleBasedStateMachine):
 
     @rule(drawer=st.sampled_from(DRAWERS))
     def close_drawer(self, drawer: int) -> None:
+        """A drawer is pushed shut and left to settle."""
         if not self.world.metal.is_closed(drawer):
             self.pause(0.6)
             self.world.metal.close(drawer)
@@ -251,6 +268,7 @@ class CabinetStory(RuleBasedStateMachine):
 
     @rule(seconds=st.sampled_from([0.5, 2.0, 35.0, 65.0, 3 * 3600.0]))
     def time_passes(self, seconds: float) -> None:
+        """Time passes: seconds, a minute, or hours."""
         if seconds > 100:
             self.world.clock.advance(seconds)
             self.pause(0.2)
@@ -307,6 +325,7 @@ class CabinetStory(RuleBasedStateMachine):
 
     @invariant()
     def locks_only_for_live_authorisations(self) -> None:
+        """Invariant 1: locks only for live tasks, bounded pulses."""
         metal, task = self.world.metal, self.cab.core.task
         for drawer in DRAWERS:
             if not metal.released(drawer):
@@ -321,10 +340,12 @@ class CabinetStory(RuleBasedStateMachine):
 
     @invariant()
     def stock_ledger_outbox_consistent(self) -> None:
+        """Invariants 2 and 3: stock, ledger, outbox, hash chain."""
         check_invariants(self.world.store.conn)
 
     @invariant()
     def dispenses_follow_their_orders(self) -> None:
+        """Invariant 4: dose, interval and daily maximum respected."""
         conn = self.world.store.conn
         orders = {o[0]: o for o in ORDERS}
         rows = conn.execute(
@@ -358,6 +379,7 @@ class CabinetStory(RuleBasedStateMachine):
 
     @invariant()
     def controlled_items_counted_and_witnessed(self) -> None:
+        """Invariant 5: blind count and a different witness."""
         conn = self.world.store.conn
         for kind, actor, witness, item, payload in conn.execute(
             "SELECT kind, actor, witness, item_code, payload FROM ledger "

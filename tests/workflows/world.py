@@ -147,6 +147,7 @@ class World:
     def __init__(
         self, root: Path, *, settings: Settings | None = None, sim: RunningSimulator | None = None
     ) -> None:
+        """Keep what the object needs; nothing starts here."""
         self.root = root
         self.clock: DrivenClock | SteppedClock = (
             DrivenClock(START) if sim is None else (SteppedClock(START))
