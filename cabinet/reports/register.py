@@ -90,41 +90,40 @@ def _register_rows(
         (kinds.DISCREPANCY, *codes, low, high, *_KINDS),
     )
     movements = frozenset(kinds.MOVEMENT_KINDS)
-    tallied = frozenset((kinds.COUNT, kinds.DISCREPANCY))
     names: dict[tuple[int, int] | None, str] = {None: ""}
     discrepancy, count = kinds.DISCREPANCY, kinds.COUNT
-    # Each item's pockets, register and the list its lines go to, found with one lookup.
-    state = {code: (stock[code], registers[code], registers[code].lines) for code in codes}
-    for (
-        code,
-        seq,
-        at,
-        kind,
-        actor,
-        witness,
-        patient,
-        order,
-        drawer,
-        pocket,
-        lot,
-        qty,
-        after,
-        expected,
-        counted,
-        blind,
-        wasted,
-        facts,
-    ) in cursor:
-        pockets, register, lines = state[code]
-        if pocket is not None and drawer is not None:
-            place: tuple[int, int] | None = (drawer, pocket)
-            where = names.get(place)
-            if where is None:
-                where = names[place] = f"{drawer}.{pocket}"
-        else:
-            place, where = None, ""
+    for row in cursor:
+        (
+            code,
+            seq,
+            at,
+            kind,
+            actor,
+            witness,
+            patient,
+            order,
+            drawer,
+            pocket,
+            lot,
+            qty,
+            after,
+            expected,
+            counted,
+            blind,
+            wasted,
+            facts,
+        ) = row
+        pockets, register, balance = stock[code], registers[code], balances[code]
+        place = (drawer, pocket) if pocket is not None and drawer is not None else None
+        where = names.get(place)
+        if where is None:
+            where = names[place] = f"{drawer}.{pocket}"
         note = ""
-        if kind in movements and place is not None:
+        if kind == discrepancy:
+            expected, counted, note = discrepancy_facts(facts, code)
+        elif kind == count and expected is None:
+            expected = after  # a matching count records the stock it confirmed as its balance
+        elif kind in movements and place is not None:
             before = pockets.get(place, 0)
             if blind is not None:
                 expected, counted = before, blind  # the blind count before the take
@@ -135,41 +134,39 @@ def _register_rows(
                     note = f"pocket balance jumps from {before} to {after} for {qty:+d}"
                 now = int(after)
             pockets[place] = now
-            balances[code] += now - before
+            balance += now - before
+            balances[code] = balance
             if qty > 0:
                 register.entries += qty
             else:
                 register.exits -= qty
-        elif kind == discrepancy:
-            expected, counted, note = discrepancy_facts(facts, code)
-        elif kind == count and expected is None:
-            expected = after  # a matching count records the stock it confirmed as its balance
-        diff = None if counted is None or expected is None else counted - expected
-        lines.append(
-            (
-                code,
-                seq,
-                at,
-                kind,
-                actor,
-                witness,
-                patient,
-                order,
-                where,
-                lot,
-                qty if qty > 0 else None,
-                -qty if qty < 0 else None,
-                wasted,
-                balances[code],
-                None if place is None else pockets.get(place),
-                expected,
-                counted,
-                diff,
-                note,
-            )
+        diff = None
+        if counted is not None and expected is not None:
+            diff = counted - expected
+        line = (
+            code,
+            seq,
+            at,
+            kind,
+            actor,
+            witness,
+            patient,
+            order,
+            where,
+            lot,
+            qty if qty > 0 else None,
+            -qty if qty < 0 else None,
+            wasted,
+            balance,
+            pockets.get(place) if place is not None else None,
+            expected,
+            counted,
+            diff,
+            note,
         )
+        register.lines.append(line)
         # Every count and discrepancy, and the blind counts that disagreed with the record.
-        if diff or kind in tallied:
+        if kind in (count, discrepancy) or diff:
             register.counts.append((code, seq, at, kind, actor, where, expected, counted, diff))
     for code in codes:
         registers[code].closing = balances[code]
