@@ -63,6 +63,7 @@ class Engine:
         """Reconcile tasks left open by a previous run, then follow the hardware and the clock."""
         self._queue = self.core.hardware.subscribe()
         async with self._lock:
+            hardware_events.record_active_alarms(self.core)
             await recovery.recover(self.core)
             watch.start_watching(self.core)
         if background:

@@ -47,6 +47,21 @@ async def handle(core: Core, event: HardwareEvent) -> None:
         core.degraded = core.degraded or f"workflow failure: {exc}"
 
 
+def record_active_alarms(core: Core) -> None:
+    """Record alarms the coordinator raised before the workflows listened (e.g. at its start)."""
+    for alarm in core.hardware.snapshot().alarms:
+        if alarm.cleared:
+            continue
+        known = core.store.conn.execute(
+            "SELECT 1 FROM alarms WHERE kind = ? AND cleared_at IS NULL AND message LIKE ?",
+            (alarm.code.value, f"{alarm.subject}:%"),
+        ).fetchone()
+        if known is None:
+            severity = "critical" if alarm.code in _CRITICAL else "warning"
+            record_alarm(core, alarm.code.value, severity, f"{alarm.subject}: {alarm.message}",
+                         subject=alarm.subject)  # fmt: skip
+
+
 async def _apply(core: Core, event: HardwareEvent) -> None:
     """Dispatch one event."""
     task = core.task

@@ -105,3 +105,24 @@ async def test_badge_codes_never_reach_the_ledger(world: World) -> None:
     rows = world.store.conn.execute("SELECT kind, actor, payload FROM ledger").fetchall()
     text = " ".join(str(r) for r in rows)
     assert "B-NURSE1" not in text and "1111" not in text and ("sign_in", "nurse1", "{}") in rows
+
+
+async def test_alarms_raised_before_the_workflows_listen_are_recorded(tmp_path: Path) -> None:
+    w = World(tmp_path)
+    w.metal.force(1)  # pulled open while the daemon was down: the board latched tamper
+    try:
+        await w.start()
+        kinds = {a.kind for a in w.cab.alarms()}
+        assert "tamper" in kinds
+        assert (
+            w.store.conn.execute("SELECT COUNT(*) FROM ledger WHERE kind = 'alarm'").fetchone()[0]
+            >= 1
+        )
+        await w.sign_in("nurse1")
+        await w.cab.select_patient("IPP001")
+        await w.cab.start_dispense("O-PARA")
+        with pytest.raises(Refused) as caught:
+            await w.cab.confirm()
+        assert caught.value.code is RefusalCode.HARDWARE_UNAVAILABLE
+    finally:
+        await w.stop()
