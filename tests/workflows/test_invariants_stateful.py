@@ -16,12 +16,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+import hal
 from cabinet.domain.refusals import Refused
 from cabinet.workflows.machines import HARDWARE_STATES
 from drivers.barcode.decode import decode
 from tests.workflows.world import ORDERS, OVERRIDE_LIST, USERS, World, check_invariants
 
 PINS = {uid: pin for uid, *_rest, pin in USERS}
+BADGE_PINS = {badge: pin for _uid, _name, _roles, badge, pin in USERS}
 ORDER_IDS = [o[0] for o in ORDERS]
 DRAWERS = [0, 1, 2]
 MAX_ON_MS = 10_000
@@ -231,6 +233,34 @@ class CabinetStory(RuleBasedStateMachine):
         if witness is not None:
             self.attempt(self.cab.witness_sign_in(PINS[witness], user_id=witness))
         self.resolve("recount")
+
+    @rule(
+        badge=st.sampled_from(["B-NURSE1", "B-PHARM1", "B-TECH1", "B-NOBODY"]), right=st.booleans()
+    )
+    def badge_scan(self, badge: str, right: bool) -> None:
+        """A badge is read by the scanner, then a PIN is typed."""
+        scan = hal.Scan(raw=badge, symbology="]C0", kind=hal.ScanKind.STAFF_BADGE,
+                        meaning=hal.StaffBadge(code=badge))  # fmt: skip
+        self.run(self.cab.handle_scan(scan))
+        pin = BADGE_PINS.get(badge, "0000") if right else "0000"
+        self.attempt(self.cab.sign_in_pin(pin))
+
+    @rule(patient=st.sampled_from(["IPP001", "IPP002", "IPP404"]))
+    def wristband_scan(self, patient: str) -> None:
+        """A wristband is read: it selects the patient if someone is signed in."""
+        scan = hal.Scan(raw=patient, symbology="]C0", kind=hal.ScanKind.PATIENT_WRISTBAND,
+                        meaning=hal.PatientWristband(patient_id=patient))  # fmt: skip
+        self.run(self.cab.handle_scan(scan))
+
+    @rule(
+        drawer=st.sampled_from([0, 1]),
+        pocket=st.integers(0, 3),
+        centigrams=st.sampled_from([6, -9, 320, -275]),
+    )
+    def weight_drifts(self, drawer: int, pocket: int, centigrams: int) -> None:
+        """A cell creeps (noise) or something is laid on or lifted from a pocket."""
+        self.world.metal.drift(drawer, pocket, centigrams)
+        self.pause(1.0)
 
     # -- hands on the metal ------------------------------------------------------------------
 
