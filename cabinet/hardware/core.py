@@ -97,6 +97,7 @@ class CoordinatorCore:
         self._callbacks: set[asyncio.Future[Any]] = set()
         self._last_loop = 0.0
         self._last_relock = float("-inf")
+        self._relock_pending = False
         self._lights: set[tuple[int, int]] = set()
         self._task: asyncio.Task[None] | None = None
         self._release_lock: asyncio.Lock | None = None
@@ -245,6 +246,7 @@ class CoordinatorCore:
         except hal.HardwareError as exc:
             log.error("relock at %s failed: %s", why, exc)
             self._device_failed(BOARD, exc)
+            self._relock_pending = True  # written again at the board's next good answer
             return False
         now = self._clock.monotonic()
         for track in self._drawers.values():
@@ -252,6 +254,7 @@ class CoordinatorCore:
             track.release_until = min(track.release_until, now)
             track.release_written_at = None
         self._last_relock = now
+        self._relock_pending = False
         return True
 
 

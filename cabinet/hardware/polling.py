@@ -54,8 +54,9 @@ class PollingCoordinator(CoordinatorCore):
         was_down = self._devices[BOARD].down
         self._device_ok(BOARD)
         self._status, self._status_at = status, now
-        if was_down:
-            # Unreachable, it may have rebooted or kept a pulse we lost track of: start clean.
+        if was_down or self._relock_pending:
+            # Unreachable, it may have rebooted or kept a pulse we lost track of; or a relock
+            # we owed it (at start, at a lock-down) did not get through: start clean.
             await self._relock_all("board back")
         await self._board_flags(status)
         for track in self._drawers.values():

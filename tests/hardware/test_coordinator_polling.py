@@ -128,7 +128,7 @@ async def test_background_polling_runs_on_the_real_clock() -> None:
     await coord.start()
     try:
         await asyncio.sleep(0.3)
-        assert cab.board.status_reads >= 8
+        assert cab.board.status_reads >= 5  # 15 expected; a loaded machine may lag
         assert coord.making_progress()
     finally:
         await coord.stop()
@@ -188,3 +188,28 @@ async def test_relock_all_ends_a_pulse_early(
     cabinet.fail_board("down")
     with pytest.raises(HardwareUnavailable):
         await coordinator.relock_all("dispense 2 cancelled")
+
+
+async def test_a_relock_missed_at_start_is_written_when_the_board_answers(
+    cabinet: FakeCabinet, clock: DrivenClock
+) -> None:
+    """A board silent at start (not yet counted down) still gets its relock once it answers."""
+    cabinet.fail_board("timeout", times=3)  # the relock and both first looks
+    coord = HardwareCoordinator(
+        cabinet.board,
+        cabinet.scales,
+        clock,
+        down_after_failures=5,
+        retry_interval_s=0,
+        attempts=1,
+        autopoll=False,
+    )
+    await coord.start()
+    try:
+        assert cabinet.board.writes == []
+        assert not coord.snapshot().devices["board"].down
+        clock.advance(0.04)
+        await coord.poll_once()
+        assert cabinet.board.writes == [("relock_all", -1, 0)]
+    finally:
+        await coord.stop()
