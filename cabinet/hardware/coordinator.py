@@ -11,6 +11,7 @@ Public API (everything else in cabinet/ goes through this):
     weights = await coord.settled_weights(drawer, timeout_s=5)  # {pocket: centigrams}, stable
     await coord.release(drawer, reason="dispense 42")           # or raises ReleaseRefused
     await coord.set_guide_light(drawer, pocket, True); await coord.darken_all()
+    await coord.relock_all("dispense 42 cancelled")  # end every pulse now, or raise
     coord.lock_down("ledger broken")  # latch: no release until the process restarts
     await coord.poll_once()        # one polling step (tests drive it with a DrivenClock)
     coord.making_progress()        # True while the polling loop runs (feeds the watchdog)
@@ -29,12 +30,23 @@ puts the coordinator in `ctx.parts["coordinator"]`.
 Fail closed: `release` writes nothing and raises `ReleaseRefused(code, reason)` when the
 coordinator is latched, the drawer is unknown, the board's last answer failed or is stale, the
 board is not alive or reports tamper or a power fault, a lock is stuck released, any drawer is
-forced, the drawer's scale module is unavailable, any of its pockets is not stable and
-trustworthy, or another drawer is open or released (one drawer at a time). Faults raise alarms;
-when the device answers sensibly again the alarms clear and releases are allowed again.
+forced, the drawer's scale module is unavailable, its pockets are not confirmed settled (two
+consecutive polls, every reading stable and sound, agreeing within the noise band), or another
+drawer is open or released (one drawer at a time). A failed release write answers WRITE_FAILED
+after a relock. Faults raise alarms; when the device answers sensibly again the alarms clear,
+the board is relocked, and releases are allowed again, without a restart.
 
-Cadences: the board status every tick (`open_drawer_hz`); an open, released, settling or
-watched drawer's scale module every tick; idle drawers every `idle_poll_s`.
+Edges: a drawer leaving its sensor inside a pulse we wrote (energised on the board, or ended
+within the lock grace) is DrawerOpened; any other opening (locked, a stuck lock, a pulse the
+board lost in a reboot) is DrawerForced plus a DRAWER_FORCED alarm, at the first poll that sees
+it. A lock energised outside our pulse is LOCK_STUCK_RELEASED (relocked, releases refused); a
+pulse whose bolt never withdrew is LOCK_DID_NOT_RELEASE (not unsafe; cleared by the next good
+release).
+
+Cadences: the board status every tick (`open_drawer_hz`, ticks on a fixed grid); an open,
+released, settling or watched drawer's scale module every tick, read first; idle drawers every
+`idle_poll_s`, staggered over that period. Each request is retried on a short interval inside
+`request_deadline_s`; an answer stamped before its query was sent is dropped.
 """
 
 from __future__ import annotations
