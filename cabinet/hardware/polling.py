@@ -161,8 +161,9 @@ class PollingCoordinator(CoordinatorCore):
             self._check_readings_shape(track, readings)
         except hal.HardwareError as exc:
             self._device_failed(device, exc)
-            # Old readings say nothing about the pockets now.
+            # Old readings say nothing about the pockets now; settling starts over.
             track.readings = [None] * track.pocket_count
+            track.prev_weights, track.confirmed = None, False
         else:
             self._device_ok(device)
             track.readings, track.read_at = list(readings), now
