@@ -96,6 +96,12 @@ def _precheck(core: Core, drawer: int) -> None:
             raise
 
 
+def settle_task(core: Core) -> None:
+    """Forget the current task once it has ended."""
+    if core.task is not None and core.task.state in machines.FINAL_STATES:
+        core.task = None
+
+
 def drawer_opened(core: Core, task: Task) -> None:
     """The task's drawer left its closed sensor."""
     task.drawer_open = True

@@ -19,8 +19,9 @@ from cabinet.hardware.events import (
 from cabinet.workflows import drawer, repo
 from cabinet.workflows.core import Core
 from cabinet.workflows.discrepancy import clear_alarm, open_discrepancies, record_alarm
+from cabinet.workflows.drawer import settle_task
 from cabinet.workflows.machines import HARDWARE_STATES
-from cabinet.workflows.watch import end_session, settle_task
+from cabinet.workflows.watch import end_session
 
 log = logging.getLogger("cabinet.workflows")
 

@@ -7,8 +7,8 @@ import logging
 from cabinet.hardware.errors import HardwareUnavailable
 from cabinet.workflows import drawer, endings, machines
 from cabinet.workflows.core import Core
+from cabinet.workflows.drawer import settle_task
 from cabinet.workflows.machines import HARDWARE_STATES, machine_for
-from cabinet.workflows.watch import settle_task
 
 log = logging.getLogger("cabinet.workflows")
 
@@ -34,8 +34,7 @@ async def _reconcile_if_closed(core: Core) -> None:
     task = core.task
     if task is None or task.drawer is None:
         return
-    snapshot = core.hardware.snapshot()
-    state = snapshot.drawers.get(task.drawer)
+    state = core.hardware.snapshot().drawers.get(task.drawer)
     if state is not None and state.closed is False:
         task.drawer_open = True
         task.extra.pop("closed_at", None)
@@ -45,11 +44,28 @@ async def _reconcile_if_closed(core: Core) -> None:
         )
         return
     task.drawer_open = False
+    await judge(core)
+
+
+async def judge(core: Core) -> None:
+    """Weigh the drawer of a task left by a previous run, as soon as it can be weighed.
+
+    Called at start and by every tick until it succeeds: while the drawer's scale does not
+    answer, the task waits (the cabinet refuses new tasks) rather than guess.
+    """
+    task = core.task
+    if task is None or task.drawer is None or task.drawer_open:
+        return
+    if task.state not in HARDWARE_STATES:
+        return
+    device = core.hardware.snapshot().devices.get(f"scale{task.drawer}")
+    if device is not None and not device.available:
+        log.warning("task %s: scale of drawer %s not answering; judged later", task.id, task.drawer)
+        return
     try:
         weights = await core.weigh(task.drawer)
     except HardwareUnavailable as exc:
-        # Weights cannot be trusted now: keep the task and judge it when the drawer settles.
-        log.warning("task %s: weights not available at start: %s", task.id, exc)
+        log.warning("task %s: weights not available: %s", task.id, exc)
         return
-    await drawer.finish(core, task, dict(weights))
+    await drawer.finish(core, task, weights)
     settle_task(core)

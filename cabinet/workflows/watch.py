@@ -12,10 +12,11 @@ from cabinet.domain.refusals import RefusalCode
 from cabinet.hardware.errors import HardwareUnavailable
 from cabinet.store import LedgerEvent, NewEvent
 from cabinet.store.movements import TxHook
-from cabinet.workflows import drawer, endings, repo, screens, session
+from cabinet.workflows import drawer, endings, recovery, repo, screens, session
 from cabinet.workflows.core import Core
+from cabinet.workflows.drawer import settle_task
 from cabinet.workflows.events import Cancelled, OmissionAlert
-from cabinet.workflows.machines import FINAL_STATES, HARDWARE_STATES, machine_for, save
+from cabinet.workflows.machines import HARDWARE_STATES, machine_for, save
 from cabinet.workflows.views import DispenseTicket
 from cabinet.workflows.waste import commit_waste
 
@@ -23,12 +24,6 @@ log = logging.getLogger("cabinet.workflows")
 
 OMISSION_EVERY = dt.timedelta(seconds=30)
 PRE_RELEASE = frozenset({"prepared", "counting", "ready", "witnessed"})
-
-
-def settle_task(core: Core) -> None:
-    """Forget the current task once it has ended."""
-    if core.task is not None and core.task.state in FINAL_STATES:
-        core.task = None
 
 
 async def confirm(core: Core) -> DispenseTicket:
@@ -121,6 +116,11 @@ async def tick(core: Core) -> None:
     """Every timer of the workflows, on the injected clock."""
     mono = core.clock.monotonic()
     task = core.task
+    if task is not None and task.extra.get("recovering"):
+        # Left open by a previous run: its pulse times mean nothing here; judge it by weight
+        # as soon as its drawer is shut and its scale answers.
+        await recovery.judge(core)
+        task = None
     if (
         task is not None
         and task.state == "released"
@@ -133,6 +133,8 @@ async def tick(core: Core) -> None:
         await _count_back(core)
     task = core.task
     closed_at = float(task.extra.get("closed_at", 0.0)) if task else 0.0
+    if task is not None and task.extra.get("recovering"):
+        closed_at = 0.0
     if (
         task is not None
         and task.state in ("settling", "cancelling")
