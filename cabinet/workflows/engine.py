@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import hal
 from cabinet.clock import Clock
-from cabinet.domain.refusals import RefusalCode
+from cabinet.domain.refusals import RefusalCode, Refused
 from cabinet.errors import StorageError
 from cabinet.hardware.events import HardwareEvent
 from cabinet.store import Store
@@ -120,7 +120,13 @@ class Engine:
                 log.warning("barcode reader: %s", exc)
                 await asyncio.sleep(1.0)
                 continue
-            await self.handle_scan(scan)
+            try:
+                await self.handle_scan(scan)
+            except Refused:
+                pass  # already published for the screen
+            except Exception:
+                # A scan must never stop the reader: the next badge still has to sign in.
+                log.exception("a scan could not be handled")
 
     async def handle_scan(self, scan: hal.Scan) -> None:
         """Act on one scan: badge signs in, wristband selects the patient, a pack is held."""

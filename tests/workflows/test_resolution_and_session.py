@@ -126,3 +126,37 @@ async def test_alarms_raised_before_the_workflows_listen_are_recorded(tmp_path: 
         assert caught.value.code is RefusalCode.HARDWARE_UNAVAILABLE
     finally:
         await w.stop()
+
+
+async def test_scanner_badge_then_pin_and_garbage_keeps_reading(tmp_path: Path) -> None:
+    from cabinet.workflows.api import Cabinet
+    from cabinet.workflows.events import RefusedEvent, ScanRead
+    from tests.fakes.hardware import FakeBarcodeReader
+
+    w = World(tmp_path)
+    reader = FakeBarcodeReader(w.clock)
+    try:
+        await w.start()
+        assert w.coordinator is not None
+        await w.cab.stop()
+        w.cabinet = Cabinet(w.store, w.coordinator, w.clock, w.settings, tick_s=0.05,
+                            scanner=reader)  # fmt: skip
+        events = w.cab.subscribe()
+        await w.cab.start()
+        reader.garbage("%%%", "not a code we accept")
+        reader.badge("B-NURSE1")
+        await w.until(lambda: w.cab.core.pending_badge == "nurse1")
+        await w.cab.sign_in_pin("1111")
+        reader.wristband("IPP002")
+        await w.until(
+            lambda: w.cab.session() is not None and w.cab.session().patient_id == "IPP002"
+        )
+        seen = []
+        while not events.empty():
+            seen.append(events.get_nowait())
+        assert any(isinstance(e, RefusedEvent) and e.code is RefusalCode.BAD_BARCODE for e in seen)
+        reads = [e for e in seen if isinstance(e, ScanRead)]
+        assert [r.kind for r in reads] == ["staff_badge", "patient_wristband"]
+        assert reads[0].raw == ""  # a badge code is never shown
+    finally:
+        await w.stop()
