@@ -189,11 +189,12 @@ def test_stack_five_wrong_pins_lock_the_account(page: Page, stack: Stack) -> Non
         press_pin(page, "0000")
         expect(page.get_by_test_id("error")).to_contain_text(f"{5 - attempt} essai")
     press_pin(page, "0000")
-    expect(page.get_by_test_id("error")).to_contain_text("bloqué")
+    # Under load the fifth PIN's hashing can take a while: give the answer time to come.
+    expect(page.get_by_test_id("error")).to_contain_text("bloqué", timeout=20_000)
     expect(page.get_by_test_id("scan-prompt")).to_be_visible()  # nothing more to type
     stack.sim("badge BADGE-1002")
     press_pin(page, "2345")  # the right PIN, too late
-    expect(page.get_by_test_id("error")).to_contain_text("bloqué")
+    expect(page.get_by_test_id("error")).to_contain_text("bloqué", timeout=20_000)
     expect(page.get_by_test_id("who")).to_have_count(0)
     screenshot(page, "stack_lockout")
 
