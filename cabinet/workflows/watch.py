@@ -143,6 +143,13 @@ async def tick(core: Core) -> None:
     ):
         await drawer.finish(core, task, None)
         settle_task(core)
+    task = core.task
+    if session.inactive(core) and task is not None and task.state == "awaiting_entry":
+        # The drawer is shut and nothing moved; the count was never typed: nothing to record
+        # but the abandoned count, so the next user is not locked out by it.
+        drawer.step(core, task, "cancel")
+        await endings.close_cancelled(core, task)
+        settle_task(core)
     if session.inactive(core) and (core.task is None or core.task.state in PRE_RELEASE):
         end_session(core, "inactivity")
     check_omissions(core)

@@ -197,3 +197,15 @@ async def test_restock_counted_by_the_weight(world: World) -> None:
     assert world.store.conn.execute(
         "SELECT quantity, lot FROM ledger WHERE kind = 'restock' ORDER BY seq DESC LIMIT 1"
     ).fetchone() == (7, "LOT-IBU")
+
+
+@pytest.mark.parametrize("world", ["fake"], indirect=True)  # a timer: the driven clock only
+async def test_abandoned_count_ends_with_the_session(world: World) -> None:
+    await world.sign_in("tech1")
+    await world.cab.start_count(0, 2)
+    await world.cab.confirm()
+    await world.open_take_close(0)
+    assert world.cab.ticket().step == "awaiting_entry"
+    await world.advance(61, step=1.0)
+    await world.until(lambda: world.cab.ticket() is None and world.cab.session() is None)
+    assert world.kinds()[-2:] == ["cancelled", "sign_out"]
