@@ -13,6 +13,14 @@
     ...the nurse takes; the drawer closes; the weights settle: Committed or DiscrepancyOpened
     await cab.cancel()                        # before release: nothing; after: count-back
 
+Other tasks follow the same ticket/confirm/cancel shape: start_override(item, reason_code,
+prescriber) after override_search(text); start_waste(item, qty) + witness_sign_in(pin, user_id
+or badge) + confirm(); start_return(item, qty); start_restock(drawer, pocket) +
+scan_pack(scan, qty or None to count by weight); start_count(drawer, pocket) + enter_count(n).
+Pharmacists: discrepancies(), resolve_discrepancy(id, reason) (witness first when
+controlled), pending_overrides(), review_override(seq), acknowledge_tamper(). Anyone:
+patient_list(), ticket(), alarms(), status(). Scans from the reader go to handle_scan().
+
 Every command either does what it says or raises `Refused` (cabinet.domain.refusals) with a
 `RefusalCode`, translatable with `.text("fr" | "en")`, and changes nothing; the refusal is also
 published as a `RefusedEvent`. Commands and hardware events are handled one at a time.
