@@ -42,7 +42,7 @@ async def commit(core: Core, task: Task) -> None:
     core.checkpoint("before_commit", task)
     previous = task.state
     machine_for(task).send("commit")
-    movement = _movement(task)
+    movement = _movement(task, core.settings.care_unit)
     try:
         event = core.store.move(movement, hook=closing_hook(core, task))
     except MovementRefused as exc:
@@ -72,7 +72,7 @@ async def commit(core: Core, task: Task) -> None:
     )
 
 
-def _movement(task: Task) -> Movement:
+def _movement(task: Task, unit: str) -> Movement:
     """The stock movement a well-ended task writes."""
     assert task.drawer is not None and task.pocket is not None
     kind = {
@@ -83,6 +83,8 @@ def _movement(task: Task) -> Movement:
     }[task.kind]
     sign = 1 if kind in (MovementKind.RESTOCK, MovementKind.RETURN) else -1
     payload: dict[str, object] = {"task": task.id}
+    if unit:
+        payload["unit"] = unit  # the care unit: reports compare users within a unit
     if task.kind == "override":
         payload.update(
             {
@@ -175,7 +177,12 @@ def count_or_mismatch(core: Core, task: Task) -> None:
             item_code=task.item_code,
             drawer=task.drawer,
             pocket=task.pocket,
-            payload={"task": task.id, "counted": task.counted, "balance": recorded},
+            payload={
+                "task": task.id,
+                "counted": task.counted,
+                "expected": recorded,
+                "balance": recorded,
+            },
         ),
         hook=closing_hook(core, task),
     )
