@@ -365,3 +365,17 @@ async def test_corrupt_crc_on_rtu_fails_closed_then_recovers(
     await control("clear")
     await wait_for(lambda: coord.snapshot().healthy, "recovery", 10.0)
     await wait_for(lambda: releasable(coord, 0), "a release allowed again")
+
+
+async def test_drifting_cell_in_a_shut_drawer_is_reported(
+    hardware: tuple[HardwareCoordinator, Service], control: Control
+) -> None:
+    """A cell that creeps while claiming stable: the shut drawer's settled change is reported."""
+    coord, _ = hardware
+    events = coord.subscribe()
+    await control("fault drift 1 3 100")  # +1 g a second
+    event = await next_event(
+        events, lambda e: isinstance(e, WeightSettled) and e.drawer == 1, "settled change"
+    )
+    assert isinstance(event, WeightSettled)
+    assert list(event.deltas) == [3] and event.deltas[3] > 0
