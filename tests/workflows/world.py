@@ -218,7 +218,7 @@ class World:
         assert self.cabinet is not None
         return self.cabinet
 
-    async def until(self, condition: Callable[[], bool], within: float = 5.0) -> None:
+    async def until(self, condition: Callable[[], bool], within: float = 10.0) -> None:
         """Let the pollers run (real time) until the condition holds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
