@@ -141,20 +141,27 @@ def stored_hash(conn: sqlite3.Connection, seq: int) -> str | None:
 
 
 def _serve() -> int:
-    """Worker process: read one request, scan its range on its own read-only connection."""
-    request = json.loads(sys.stdin.read())
+    """Worker process: one setup line, then one range per line, one answer line each (JSON).
+
+    Setup: the store, the hashed field names, the chain's first sequence and the hash before
+    it. Each range: lo, hi and the signed hashes inside; the answer: the first stop or null.
+    """
     # Run as a file with -I, the package is importable only through the installed path or this.
     sys.path.append(str(Path(__file__).resolve().parents[2]))
-    conn = sqlite3.connect(f"file:{request['db']}?mode=ro", uri=True, isolation_level=None)
+    setup = json.loads(sys.stdin.readline())
+    conn = sqlite3.connect(f"file:{setup['db']}?mode=ro", uri=True, isolation_level=None)
     try:
         conn.execute("PRAGMA busy_timeout=5000")
-        lo = int(request["lo"])
-        prev = request["prev"] if lo == request["first"] else stored_hash(conn, lo - 1)
-        signed = {int(s): str(h) for s, h in request["signed"].items()}
-        found = scan(conn, request["names"], lo, int(request["hi"]), prev, signed)
+        for line in sys.stdin:
+            task = json.loads(line)
+            lo = int(task["lo"])
+            prev = setup["prev"] if lo == setup["first"] else stored_hash(conn, lo - 1)
+            signed = {int(s): str(h) for s, h in task["signed"].items()}
+            found = scan(conn, setup["names"], lo, int(task["hi"]), prev, signed)
+            sys.stdout.write(json.dumps({"lo": lo, "found": found}) + "\n")
+            sys.stdout.flush()
     finally:
         conn.close()
-    sys.stdout.write(json.dumps({"found": found}))
     return 0
 
 

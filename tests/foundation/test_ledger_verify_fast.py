@@ -6,7 +6,6 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -63,16 +62,18 @@ def test_workers_agree_on_an_intact_ledger(
 ) -> None:
     """Three ranges, two of them answered by worker processes: the same OK as one process."""
     answers: list[tuple[bool, int | None]] = []
-    real = chain_workers._answer
+    real = chain_workers._Worker.answer
 
-    def spy(*args: Any) -> tuple[bool, int | None]:
+    def spy(self: chain_workers._Worker, wait: float) -> tuple[bool, int | None] | None:
         """Keep what each worker answered."""
-        answers.append(real(*args))
-        return answers[-1]
+        got = real(self, wait)
+        if got is not None:
+            answers.append(got)
+        return got
 
-    monkeypatch.setattr(chain_workers, "_answer", spy)
+    monkeypatch.setattr(chain_workers._Worker, "answer", spy)
     assert _check(ledger_db, workers=3).line() == _check(ledger_db, workers=1).line()
-    assert answers == [(True, None), (True, None)]
+    assert answers and all(got == (True, None) for got in answers)
     assert _check(ledger_db, workers=3).line().startswith("OK: 35 events")
 
 
@@ -81,9 +82,15 @@ def test_a_worker_names_a_break_in_its_range(ledger_db: Path, small_blocks: None
     conn = raw(ledger_db)
     conn.execute("UPDATE ledger SET actor = 'x' WHERE seq = 30")
     conn.close()
-    request = {"names": list(HASHED_FIELDS), "first": 1, "lo": 24, "hi": 36, "prev": ""}
-    proc = chain_workers._start(str(ledger_db), {**request, "signed": {}})
-    assert chain_workers._answer(proc, 24, None) == (True, 30)
+    worker = chain_workers._start(str(ledger_db), HASHED_FIELDS, 1, "")
+    assert worker is not None
+    try:
+        assert worker.send({"lo": 24, "hi": 36, "signed": {}})
+        assert worker.answer(30.0) == (True, 30)
+        assert worker.send({"lo": 1, "hi": 24, "signed": {}})
+        assert worker.answer(30.0) == (True, 1)  # "" is not the genesis hash
+    finally:
+        worker.close()
     result = _check(ledger_db, workers=3)
     assert (result.seq, result.reason) == (30, "edited")
 
@@ -127,3 +134,29 @@ def test_a_period_is_checked_through_its_end_only(ledger_db: Path, small_blocks:
     assert "2 signed checkpoints" in through.line()
     whole = _check(ledger_db, workers=2)
     assert (whole.seq, whole.reason) == (33, "edited")
+
+
+def test_a_worker_that_answers_nonsense_gives_its_range_back(
+    ledger_db: Path,  # noqa: F811
+    small_blocks: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every worker answer unreadable: the ranges they held are scanned here, same verdict."""
+    conn = raw(ledger_db)
+    conn.execute("UPDATE ledger SET actor = 'x' WHERE seq = 30")
+    conn.close()
+    real = chain_workers._Worker.answer
+    lost: list[int | None] = []
+
+    def garbled(self: chain_workers._Worker, wait: float) -> tuple[bool, int | None] | None:
+        """The worker's line arrives but cannot be read."""
+        got = real(self, wait)
+        if got is None:
+            return None
+        lost.append(self.busy)
+        return False, None
+
+    monkeypatch.setattr(chain_workers._Worker, "answer", garbled)
+    result = _check(ledger_db, workers=3)
+    assert (result.seq, result.reason) == (30, "edited")
+    assert lost, "no worker answered: the test did not exercise the fallback"
