@@ -342,14 +342,17 @@ class CabinetStory(RuleBasedStateMachine):
         else:
             metal.fail_scale(int(fault[-1]), "down")
             self.scale_fault.add(int(fault[-1]))
-        self.pause(2.0)  # idle scale modules are polled every half second: three misses
-        # Fail closed: an alarm is recorded and no release may be written while it lasts.
-        assert (
-            self.world.store.conn.execute(
-                "SELECT COUNT(*) FROM alarms WHERE kind IN ('device_down', 'protocol_error')"
-            ).fetchone()[0]
-            > 0
-        )
+        # Fail closed: an alarm is recorded (idle scale modules are polled every half second:
+        # three misses make a device down), and no release may be written while it lasts.
+        for _ in range(20):
+            self.pause(0.5)
+            if self.world.store.conn.execute(
+                "SELECT COUNT(*) FROM alarms WHERE cleared_at IS NULL "
+                "AND kind IN ('device_down', 'protocol_error')"
+            ).fetchone()[0]:
+                break
+        else:
+            raise AssertionError("a device went down without an alarm")
 
     # -- invariants (design, section 5) ------------------------------------------------------
 
