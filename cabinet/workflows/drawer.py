@@ -189,6 +189,12 @@ async def finish(core: Core, task: Task, after: Mapping[int, int] | None) -> Non
     if changes:
         endings.mismatch(core, task, drawer, changes, extra, cause=None)
         return
+    if task.quantity == 0:
+        # A restock that loaded nothing (no quantity declared, nothing weighed): no movement.
+        task.cancel_requested = True
+        machine_for(task).send("cancel")
+        await endings.close_cancelled(core, task)
+        return
     await endings.commit(core, task)
 
 

@@ -209,3 +209,14 @@ async def test_abandoned_count_ends_with_the_session(world: World) -> None:
     await world.advance(61, step=1.0)
     await world.until(lambda: world.cab.ticket() is None and world.cab.session() is None)
     assert world.kinds()[-2:] == ["cancelled", "sign_out"]
+
+
+async def test_restock_that_loads_nothing_is_cancelled(world: World) -> None:
+    await world.sign_in("tech1")
+    await world.cab.start_restock(0, 2)
+    pack = decode("]d2" + "0103400930000014" + "17280131" + "10LOT-IBU\x1d" + "21SER5")
+    await world.cab.scan_pack(pack)
+    await world.cab.confirm()
+    await world.open_take_close(0)
+    assert world.stock(0, 2) == 10 and "restock" not in world.kinds()[7:]
+    assert world.kinds()[-1] == "cancelled"
