@@ -12,7 +12,8 @@ say why. A block that fails the fast comparison is re-checked row by row with `e
 itself, so an encoding the two JSON writers spell differently costs time, never a false alarm,
 and a pass is sound: a line whose SHA-256 equals the stored hash is, as JSON, exactly the
 fields that were hashed. The module runs in worker processes as `python -I chain_scan.py`
-(request on stdin, answer on stdout, both JSON) and imports only the standard library there.
+(JSON lines: a setup line, then one range per line in and one answer per line out) and
+imports only the standard library there until a block needs the row-by-row check.
 """
 
 from __future__ import annotations
