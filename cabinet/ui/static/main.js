@@ -175,7 +175,8 @@ async function boot() {
     const me = await api("GET", "/api/me");
     await signedIn(me);
   } catch (error) {
-    await show("signin");
+    // A 401 has already shown the sign-in screen (K.onSignedOut): never show it twice.
+    if (current.id !== "signin") await show("signin");
   }
   // The clock in the offline banner moves on even when nothing else happens.
   setInterval(renderBanners, 5000);

@@ -20,7 +20,9 @@ SCREENS.signin = async (main) => {
   let message = null;
   let last = null;
   const key = () => JSON.stringify([(K.state.kiosk || {}).pending_badge || null, (K.state.kiosk || {}).notice || null]);
+  const mine = K.screenSeq;  // a screen shown again later must not be drawn over by this one
   const draw = () => {
+    if (K.screenSeq !== mine) return;
     const kiosk = K.state.kiosk || {};
     last = key();  // what is drawn now: the poll redraws only when this changes
     pending = kiosk.pending_badge || null;
@@ -49,7 +51,7 @@ SCREENS.signin = async (main) => {
   };
   draw();
   const timer = setInterval(async () => {
-    if (current.id !== "signin") { clearInterval(timer); return; }
+    if (K.screenSeq !== mine) { clearInterval(timer); return; }
     await refreshKiosk();
     const now = key();
     if (now !== last) {
