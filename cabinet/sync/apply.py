@@ -10,6 +10,7 @@ import json
 import sqlite3
 
 from cabinet.clock import iso
+from cabinet.security.credentials import valid_tag
 from cabinet.store import NewEvent, Store, ledger
 from cabinet.store.movements import insert_alarm
 from proto.cabinet.v1 import sync_pb2
@@ -165,14 +166,19 @@ def _user(conn: sqlite3.Connection, user: sync_pb2.User, version: int) -> None:
     for secret in (user.badge_hash, user.pin_hash):
         if secret and not secret.startswith("scrypt$"):
             raise ChangeRefused(f"user {user.id}: credentials must arrive hashed (scrypt)")
+    # The badge lookup tag goes with the badge hash: a tag alone would find a user no hash
+    # can confirm, and a malformed one could name an absurd cost for every scan.
+    if user.badge_tag and not (user.badge_hash and valid_tag(user.badge_tag)):
+        raise ChangeRefused(f"user {user.id}: badge tag malformed or without a badge hash")
     conn.execute(
-        "INSERT INTO users (id, name, roles, badge_hash, pin_hash, active, version) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+        "INSERT INTO users (id, name, roles, badge_hash, badge_tag, pin_hash, active, version) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
         "roles = excluded.roles, badge_hash = excluded.badge_hash, "
-        "pin_hash = excluded.pin_hash, active = excluded.active, version = excluded.version",
+        "badge_tag = excluded.badge_tag, pin_hash = excluded.pin_hash, "
+        "active = excluded.active, version = excluded.version",
         (
             user.id, user.name, ",".join(roles), user.badge_hash or None,
-            user.pin_hash or None, int(user.active), version,
+            user.badge_tag or None, user.pin_hash or None, int(user.active), version,
         ),
     )  # fmt: skip
 

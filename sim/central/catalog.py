@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from proto.cabinet.v1 import sync_pb2
 from sim import demo_data
-from sim.central.credentials import DEFAULT_COST, hash_secret
+from sim.central.credentials import DEFAULT_COST, TAG_COST, badge_tag, hash_secret
 from sim.central.db import CentralDb
 
 ROLES: dict[str, sync_pb2.Role.ValueType] = {
@@ -93,7 +93,7 @@ def order_message(order: demo_data.DemoOrder) -> sync_pb2.Order:
 
 
 def user_message(user: demo_data.DemoUser, cost: tuple[int, int, int]) -> sync_pb2.User:
-    """A user with badge and PIN hashed: the clear values stay here."""
+    """A user with badge and PIN hashed and the badge's lookup tag: the clear values stay here."""
     unknown = [r for r in user.roles if r not in ROLES]
     if unknown or not user.roles:
         raise CatalogError(f"roles {unknown or '(none)'}: allowed roles are {', '.join(ROLES)}")
@@ -102,6 +102,10 @@ def user_message(user: demo_data.DemoUser, cost: tuple[int, int, int]) -> sync_p
         name=user.name,
         roles=[ROLES[r] for r in user.roles],
         badge_hash=hash_secret(user.badge, cost),
+        # A cheaper test cost makes cheap tags too; the production cost gets the tag's own.
+        badge_tag=badge_tag(
+            user.badge, demo_data.CARE_UNIT, TAG_COST if cost == DEFAULT_COST else cost
+        ),
         pin_hash=hash_secret(user.pin, cost),
         active=True,
     )

@@ -30,3 +30,21 @@ def hash_secret(secret: str, cost: tuple[int, int, int] = DEFAULT_COST) -> str:
     salt = os.urandom(16)
     key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret.encode("utf-8"))
     return f"scrypt$n={n},r={r},p={p}${_b64(salt)}${_b64(key)}"
+
+
+# The badge lookup tag, as the cabinet derives it (cabinet.security.credentials.badge_tag;
+# sim/ may not import cabinet/, so it is written again here and a test checks they agree):
+# scrypt of the badge code with the fixed site-wide salt TAG_SALT_PREFIX + care unit, as
+# "badgetag$n=<N>,r=<r>,p=<p>$<salt>$<key>". Deterministic, so the cabinet can index it.
+TAG_SALT_PREFIX = "cabinet.badge-tag.v1:"
+TAG_COST = (2**13, 8, 1)
+
+
+def badge_tag(code: str, site: str, cost: tuple[int, int, int] = TAG_COST) -> str:
+    """The site-wide lookup tag of a badge code (the same for every user of the site)."""
+    if not code or not site:
+        raise ValueError("a badge tag needs a badge code and a site")
+    n, r, p = cost
+    salt = (TAG_SALT_PREFIX + site).encode("utf-8")
+    key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(code.encode("utf-8"))
+    return f"badgetag$n={n},r={r},p={p}${_b64(salt)}${_b64(key)}"

@@ -12,7 +12,7 @@ from typing import Any
 
 from cabinet.clock import DrivenClock
 from cabinet.hardware import HardwareCoordinator
-from cabinet.security.credentials import FAST_PARAMS, hash_secret
+from cabinet.security.credentials import FAST_PARAMS, badge_tag, hash_secret
 from cabinet.store import Movement, MovementKind, Store
 from cabinet.store.ledger import GENESIS_HASH, HASHED_FIELDS, event_hash
 from cabinet.workflows.api import Cabinet
@@ -46,6 +46,8 @@ POCKETS = [
 EMPTY_POCKETS = [(1, 3)]
 RETURN_BIN = (2, 0)
 LAYOUT = {0: 4, 1: 4, 2: 1}
+# The care unit whose salt the badge lookup tags use, as the central would send them.
+SITE = "Cardiologie 3B"
 USERS = [
     ("nurse1", "Alice Martin", "nurse", "B-NURSE1", "1111"),
     ("nurse2", "Bruno Petit", "nurse", "B-NURSE2", "2222"),
@@ -89,8 +91,16 @@ def seed(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO pockets (drawer, pocket, return_bin) VALUES (?, ?, 1)", RETURN_BIN)
     for uid, name, roles, badge, pin in USERS:
         conn.execute(
-            "INSERT INTO users (id, name, roles, badge_hash, pin_hash) VALUES (?, ?, ?, ?, ?)",
-            (uid, name, roles, hash_secret(badge, FAST_PARAMS), hash_secret(pin, FAST_PARAMS)),
+            "INSERT INTO users (id, name, roles, badge_hash, badge_tag, pin_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                uid,
+                name,
+                roles,
+                hash_secret(badge, FAST_PARAMS),
+                badge_tag(badge, SITE, FAST_PARAMS),
+                hash_secret(pin, FAST_PARAMS),
+            ),
         )
     for pid, name, room, bed, allergies in PATIENTS:
         conn.execute(

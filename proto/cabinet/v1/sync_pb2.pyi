@@ -575,6 +575,7 @@ class User(_message.Message):
     BADGE_HASH_FIELD_NUMBER: _builtins.int
     PIN_HASH_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
+    BADGE_TAG_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """staff identifier, shown in the ledger as actor/witness"""
     name: _builtins.str
@@ -585,6 +586,11 @@ class User(_message.Message):
     """scrypt string of the PIN ("" none)"""
     active: _builtins.bool
     """false: may no longer sign in"""
+    badge_tag: _builtins.str
+    """Lookup tag of the badge code ("" none): "badgetag$n=<N>,r=<r>,p=<p>$<salt>$<key>", scrypt
+    with the site-wide salt "cabinet.badge-tag.v1:" + care unit, the same for every user, so
+    the cabinet finds the user by an indexed lookup; badge_hash is still verified after it.
+    """
     @_builtins.property
     def roles(self) -> _containers.RepeatedScalarFieldContainer[Global___Role.ValueType]:
         """at least one"""
@@ -598,10 +604,11 @@ class User(_message.Message):
         badge_hash: _builtins.str = ...,
         pin_hash: _builtins.str = ...,
         active: _builtins.bool = ...,
+        badge_tag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "badge_hash", b"badge_hash", "id", b"id", "name", b"name", "pin_hash", b"pin_hash", "roles", b"roles"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "badge_hash", b"badge_hash", "badge_tag", b"badge_tag", "id", b"id", "name", b"name", "pin_hash", b"pin_hash", "roles", b"roles"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
