@@ -194,17 +194,7 @@ async def close_cancelled(core: Core, task: Task) -> None:
     """Nothing moved after a release: record the cancellation once and end the task."""
     machine_for(task).send("nothing_taken")
     event = core.store.record(
-        NewEvent(
-            kind="cancelled",
-            actor=task.actor,
-            patient_id=task.patient_id,
-            order_id=task.order_id,
-            item_code=task.item_code,
-            drawer=task.drawer,
-            pocket=task.pocket,
-            payload={"task": task.id, "task_kind": task.kind, "checked_by_weight": True},
-        ),
-        hook=closing_hook(core, task),
+        _task_event(task, "cancelled", checked_by_weight=True), hook=closing_hook(core, task)
     )
     core.hub.publish(Cancelled(task_id=task.id, kind=task.kind, seq=event.seq))
 
@@ -213,16 +203,20 @@ def close_interrupted(core: Core, task: Task, *, outcome: str) -> None:
     """A task a previous run left open ends here with exactly one interrupted event."""
     machine_for(task).send("interrupt")
     event = core.store.record(
-        NewEvent(
-            kind="interrupted",
-            actor=task.actor,
-            patient_id=task.patient_id,
-            order_id=task.order_id,
-            item_code=task.item_code,
-            drawer=task.drawer,
-            pocket=task.pocket,
-            payload={"task": task.id, "task_kind": task.kind, "outcome": outcome},
-        ),
-        hook=closing_hook(core, task),
+        _task_event(task, "interrupted", outcome=outcome), hook=closing_hook(core, task)
     )
     core.hub.publish(Cancelled(task_id=task.id, kind=task.kind, seq=event.seq))
+
+
+def _task_event(task: Task, kind: str, **facts: object) -> NewEvent:
+    """A ledger event that ends a task without moving stock, naming the task and its pocket."""
+    return NewEvent(
+        kind=kind,
+        actor=task.actor,
+        patient_id=task.patient_id,
+        order_id=task.order_id,
+        item_code=task.item_code,
+        drawer=task.drawer,
+        pocket=task.pocket,
+        payload={"task": task.id, "task_kind": task.kind, **facts},
+    )
