@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _cabinet16 import DRAWERS, POCKETS, bare_poll, control, start_simulator
 from common import emit
 from pymodbus.client import AsyncModbusTcpClient
 
@@ -35,8 +35,6 @@ from cabinet.clock import SystemClock
 from cabinet.hardware import HardwareCoordinator
 from drivers.build import ModbusHardware, ScaleSpec, from_config
 
-DRAWERS = 16
-POCKETS = 24
 ROUNDS = 40
 OPEN_DRAWER = 3
 SAMPLE_SECONDS = 3.0
@@ -66,50 +64,9 @@ class CountingBank:
         await self._bank.close()
 
 
-def start_simulator(workdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    """Start the simulator for a 16 x 24 cabinet; return it and its endpoints."""
-    config = workdir / "cabinet.toml"
-    config.write_text(
-        "".join(f"[[drawers]]\nindex = {d}\npockets = {POCKETS}\n\n" for d in range(DRAWERS))
-    )
-    ready = workdir / "ready.json"
-    command = [sys.executable, "-m", "sim.cli", "hardware", "--config", str(config), "--port"]
-    command += ["0", "--no-console", "--ready-file", str(ready), "--settle", "0.1"]
-    sim = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        if sim.poll() is not None or time.monotonic() > deadline:
-            sim.kill()
-            raise RuntimeError("the hardware simulator did not start")
-        time.sleep(0.05)
-    return sim, json.loads(ready.read_text())
-
-
-async def control(endpoints: dict[str, Any], *lines: str) -> None:
-    """Technician commands on the simulator's control port, each checked."""
-    reader, writer = await asyncio.open_connection(
-        endpoints["control"]["host"], endpoints["control"]["port"]
-    )
-    try:
-        for line in lines:
-            writer.write(line.encode() + b"\n")
-            await writer.drain()
-            reply = json.loads(await reader.readline())
-            if not reply.get("ok"):
-                raise RuntimeError(f"simulator refused {line!r}: {reply}")
-    finally:
-        writer.close()
-
-
-async def bare_poll(client: AsyncModbusTcpClient) -> None:
-    """The 36 bulk reads of a full poll, straight on pymodbus."""
-    await client.read_input_registers(0, count=2, device_id=1)
-    await client.read_discrete_inputs(0, count=DRAWERS, device_id=1)
-    await client.read_discrete_inputs(0x100, count=DRAWERS, device_id=1)
-    await client.read_coils(0, count=DRAWERS, device_id=1)
-    for d in range(DRAWERS):
-        await client.read_input_registers(0x100, count=POCKETS, device_id=10 + d)
-        await client.read_input_registers(0, count=2 * POCKETS, device_id=10 + d)
+def _control_address(endpoints: dict[str, Any]) -> tuple[str, int]:
+    """Host and port of the simulator's control port."""
+    return endpoints["control"]["host"], int(endpoints["control"]["port"])
 
 
 def hardware(endpoints: dict[str, Any]) -> ModbusHardware:
@@ -166,14 +123,14 @@ async def open_drawer_sampling(endpoints: dict[str, Any]) -> dict[str, float]:
     try:
         await coord.settled_weights(OPEN_DRAWER, 5.0)
         await coord.release(OPEN_DRAWER, reason="bench", milliseconds=8000)
-        await control(endpoints, f"open {OPEN_DRAWER}")
+        await control(*_control_address(endpoints), f"open {OPEN_DRAWER}")
         await asyncio.sleep(0.2)  # the opening edge has been seen
         for bank in banks.values():
             bank.stamps.clear()
         await asyncio.sleep(SAMPLE_SECONDS)
         stamps = list(banks[OPEN_DRAWER].stamps)
         idle = [len(b.stamps) for d, b in banks.items() if d != OPEN_DRAWER]
-        await control(endpoints, f"close {OPEN_DRAWER}")
+        await control(*_control_address(endpoints), f"close {OPEN_DRAWER}")
     finally:
         await coord.stop()
     gaps = [b - a for a, b in itertools.pairwise(stamps)]

@@ -18,76 +18,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from _cabinet16 import DRAWERS, POCKETS, bare_poll, control, start_simulator
 from common import emit
 from pymodbus.client import AsyncModbusTcpClient
 
 from drivers.build import ModbusHardware, ScaleSpec, from_config
 
-DRAWERS = 16
-POCKETS = 24
 ROUNDS = 60
 OPEN_DRAWER = 3
 SAMPLE_HZ = 25.0
 SAMPLE_SECONDS = 3.0
 IDLE_POLL_S = 1.0  # the configuration's default idle cadence
 UNIT_CG = 250  # unit weight of the items loaded in the open drawer's first pocket
-
-
-def start_simulator(workdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    """Start the hardware simulator for a 16 x 24 cabinet; return it and its endpoints."""
-    config = workdir / "cabinet.toml"
-    config.write_text(
-        "".join(f"[[drawers]]\nindex = {d}\npockets = {POCKETS}\n\n" for d in range(DRAWERS))
-    )
-    ready = workdir / "ready.json"
-    command = [sys.executable, "-m", "sim.cli", "hardware", "--config", str(config)]
-    command += ["--port", "0", "--no-console", "--ready-file", str(ready), "--settle", "0.1"]
-    sim = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        if sim.poll() is not None or time.monotonic() > deadline:
-            sim.kill()
-            err = sim.stderr.read().decode() if sim.stderr else ""
-            raise RuntimeError(f"hardware simulator did not start: {err.strip()[-400:]}")
-        time.sleep(0.05)
-    return sim, json.loads(ready.read_text())
-
-
-async def control(host: str, port: int, *lines: str) -> None:
-    """Send technician commands to the simulator's control port and check each answer."""
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        for line in lines:
-            writer.write(line.encode() + b"\n")
-            await writer.drain()
-            reply = json.loads(await reader.readline())
-            if not reply.get("ok"):
-                raise RuntimeError(f"simulator refused {line!r}: {reply}")
-    finally:
-        writer.close()
-
-
-async def bare_poll(client: AsyncModbusTcpClient) -> None:
-    """The 36 bulk reads of a full poll, straight on pymodbus, values unchecked."""
-    await client.read_input_registers(0, count=2, device_id=1)
-    await client.read_discrete_inputs(0, count=DRAWERS, device_id=1)
-    await client.read_discrete_inputs(0x100, count=DRAWERS, device_id=1)
-    await client.read_coils(0, count=DRAWERS, device_id=1)
-    for d in range(DRAWERS):
-        await client.read_input_registers(0x100, count=POCKETS, device_id=10 + d)
-        await client.read_input_registers(0, count=2 * POCKETS, device_id=10 + d)
 
 
 async def our_poll(hardware: ModbusHardware) -> None:
