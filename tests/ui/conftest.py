@@ -1,14 +1,27 @@
-"""Fixtures of the kiosk tests: a started ward and an HTTP client on its app."""
+"""Fixtures of the kiosk tests: a started ward, an HTTP client on its app, one chromium."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
+from tests.ui.browser import launch
 from tests.ui.ward import BADGES, PINS, Ward
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One chromium per test module (each browser module runs on one worker)."""
+    with sync_playwright() as p:
+        b = launch(p)
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 @pytest.fixture

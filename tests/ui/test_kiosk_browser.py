@@ -8,24 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.ui.browser import SCREEN, launch, press_pin, screenshot
+from tests.ui.browser import SCREEN, press_pin, screenshot
 from tests.ui.ward import BADGES, PINS, WardThread
 
 # One worker runs the whole module: its browser (and stack) start once.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("ui-browser")]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One chromium for the whole module."""
-    with sync_playwright() as p:
-        b = launch(p)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture
