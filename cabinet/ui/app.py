@@ -11,23 +11,13 @@ from fastapi.staticfiles import StaticFiles
 
 from cabinet.domain.refusals import Refused
 from cabinet.ui import routes_cabinet, routes_care, routes_review, routes_session
-from cabinet.ui.auth import COOKIE
 from cabinet.ui.deps import session_ended
+from cabinet.ui.gate import Gate
 from cabinet.ui.i18n import translate
 from cabinet.ui.routes_session import STATIC, refusal_body, refusal_status
 from cabinet.ui.runtime import Runtime
 
 log = logging.getLogger("cabinet.ui")
-
-# The kiosk page may only load what the cabinet itself serves: nothing from the internet.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-
-
-# What the sign-in screen may call before anyone has signed in.
-PUBLIC_API = {("GET", "/api/kiosk"), ("POST", "/api/signin"), ("POST", "/api/signin/cancel")}
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -75,29 +65,5 @@ def create_app(runtime: Runtime) -> FastAPI:
             status_code=exc.status_code, content={"detail": detail}, headers=exc.headers
         )
 
-    @app.middleware("http")
-    async def gate(request: Request, call_next):  # type: ignore[no-untyped-def]
-        """Deny by default: no API answer without a live session, whatever the request holds.
-
-        The routes check the session and the roles again; this gate only makes sure that not
-        even a malformed request learns anything before the session is checked.
-        """
-        path = request.url.path
-        if (
-            path.startswith("/api/")
-            and (request.method, path) not in PUBLIC_API
-            and runtime.binder.user_for(request.cookies.get(COOKIE)) is None
-        ):
-            return JSONResponse(
-                status_code=401,
-                content={"detail": {"code": "session_ended", "message": session_ended(runtime)}},
-                headers={"Cache-Control": "no-store", "Content-Security-Policy": CSP},
-            )
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        if request.url.path.startswith("/api/"):
-            response.headers["Cache-Control"] = "no-store"
-        return response
-
+    app.add_middleware(Gate, runtime=runtime, ended=session_ended)
     return app

@@ -1,8 +1,13 @@
-"""Request dependencies: the runtime, the signed-in user and the role each route needs."""
+"""Request dependencies: the runtime, the signed-in user and the role each route needs.
+
+Every dependency is `async def` on purpose: FastAPI runs a plain `def` dependency in a worker
+thread, which costs a thread hop per request on the confirmation path and would let the
+session checks read the workflow state from outside the event loop that owns it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -13,7 +18,7 @@ from cabinet.ui.i18n import translate
 from cabinet.ui.runtime import Runtime
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
     """The runtime the app was built with."""
     rt: Runtime = request.app.state.runtime
     return rt
@@ -22,7 +27,7 @@ def runtime(request: Request) -> Runtime:
 Rt = Annotated[Runtime, Depends(runtime)]
 
 
-def signed_in(request: Request, rt: Rt) -> str:
+async def signed_in(request: Request, rt: Rt) -> str:
     """The user id of a live session bound to this cookie, or 401."""
     user_id = rt.binder.user_for(request.cookies.get(COOKIE))
     if user_id is None:
@@ -41,10 +46,10 @@ def session_ended(rt: Runtime) -> str:
     return translate("error.session_ended", rt.language)
 
 
-def allowed(*actions: Action) -> Callable[[Rt, User], str]:
+def allowed(*actions: Action) -> Callable[[Rt, User], Awaitable[str]]:
     """A dependency admitting a signed-in user whose roles allow one of the actions."""
 
-    def check(rt: Rt, user_id: User) -> str:
+    async def check(rt: Rt, user_id: User) -> str:
         """Admit the user, or 403 with the reason in words."""
         roles = rt.binder.roles()
         if not any(may(roles, action) for action in actions):
@@ -55,7 +60,7 @@ def allowed(*actions: Action) -> Callable[[Rt, User], str]:
     return check
 
 
-def any_role(rt: Rt, user_id: User) -> str:
+async def any_role(rt: Rt, user_id: User) -> str:
     """Any signed-in user with at least one known role."""
     if not rt.binder.roles() & frozenset(Role):
         text = translate("error.not_authorised", rt.language)

@@ -58,6 +58,7 @@ class UiService:
             log_level="warning",
             log_config=None,  # keep the daemon's one-line structured log format
             lifespan="off",
+            http="httptools",
             access_log=False,
             # Our own stop closes live event streams first; do not wait long for stragglers.
             timeout_graceful_shutdown=2,
