@@ -15,7 +15,7 @@ from cabinet.hardware.errors import RefusalCode as ReleaseCode
 from cabinet.workflows import endings, machines, repo
 from cabinet.workflows.core import Core
 from cabinet.workflows.events import Progress
-from cabinet.workflows.machines import Task, machine_for
+from cabinet.workflows.machines import Task, advance
 
 log = logging.getLogger("cabinet.workflows")
 
@@ -28,7 +28,7 @@ def persist(core: Core, task: Task) -> None:
 
 def step(core: Core, task: Task, event: str, **detail: object) -> None:
     """Move the task's machine, persist it and tell the screen."""
-    machine_for(task).send(event)
+    advance(task, event)
     if task.state not in machines.FINAL_STATES:
         persist(core, task)
     core.hub.publish(
@@ -58,7 +58,7 @@ async def release(core: Core, task: Task) -> None:
     previous = task.state
     task.baseline = {str(p): int(w) for p, w in weights.items()}
     task.released_at = core.clock.monotonic()
-    machine_for(task).send("release")
+    advance(task, "release")
     try:
         # The baseline is durable before the lock moves: a crash after this is reconciled.
         persist(core, task)
@@ -192,7 +192,7 @@ async def finish(core: Core, task: Task, after: Mapping[int, int] | None) -> Non
     if task.quantity == 0:
         # A restock that loaded nothing (no quantity declared, nothing weighed): no movement.
         task.cancel_requested = True
-        machine_for(task).send("cancel")
+        advance(task, "cancel")
         await endings.close_cancelled(core, task)
         return
     await endings.commit(core, task)

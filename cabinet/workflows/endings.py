@@ -13,7 +13,7 @@ from cabinet.workflows import machines, repo
 from cabinet.workflows.core import Core
 from cabinet.workflows.discrepancy import open_discrepancies, record_alarm
 from cabinet.workflows.events import Cancelled, Committed
-from cabinet.workflows.machines import Task, machine_for
+from cabinet.workflows.machines import Task, advance
 
 
 def mismatch(
@@ -30,7 +30,7 @@ def mismatch(
         (c, cause if cause is not None and c.readable else cause_of(c, task.pocket))
         for c in changes
     ]
-    machine_for(task).send("mismatch")
+    advance(task, "mismatch")
     open_discrepancies(core, task=task, drawer=drawer, changes=causes, extra=extra)
 
 
@@ -41,7 +41,7 @@ async def commit(core: Core, task: Task) -> None:
         return
     core.checkpoint("before_commit", task)
     previous = task.state
-    machine_for(task).send("commit")
+    advance(task, "commit")
     movement = _movement(task, core.settings.care_unit)
     try:
         event = core.store.move(movement, hook=closing_hook(core, task))
@@ -53,7 +53,7 @@ async def commit(core: Core, task: Task) -> None:
         change = PocketChange(pocket=task.pocket, item_code=task.item_code,
                               expected=movement.delta, counted=movement.delta, readable=True,
                               delta_cg=0)  # fmt: skip
-        machine_for(task).send("mismatch")
+        advance(task, "mismatch")
         open_discrepancies(
             core,
             task=task,
@@ -155,7 +155,7 @@ def count_or_mismatch(core: Core, task: Task) -> None:
     assert task.drawer is not None and task.pocket is not None and task.counted is not None
     _item, recorded, _bin = repo.pocket_row(core.store.conn, task.drawer, task.pocket)
     if task.counted != recorded:
-        machine_for(task).send("mismatch")
+        advance(task, "mismatch")
         change = PocketChange(
             pocket=task.pocket,
             item_code=task.item_code,
@@ -169,7 +169,7 @@ def count_or_mismatch(core: Core, task: Task) -> None:
         )
         return
     core.checkpoint("before_commit", task)
-    machine_for(task).send("commit")
+    advance(task, "commit")
     event = core.store.record(
         NewEvent(
             kind="count",
@@ -192,7 +192,7 @@ def count_or_mismatch(core: Core, task: Task) -> None:
 
 async def close_cancelled(core: Core, task: Task) -> None:
     """Nothing moved after a release: record the cancellation once and end the task."""
-    machine_for(task).send("nothing_taken")
+    advance(task, "nothing_taken")
     event = core.store.record(
         _task_event(task, "cancelled", checked_by_weight=True), hook=closing_hook(core, task)
     )
@@ -201,7 +201,7 @@ async def close_cancelled(core: Core, task: Task) -> None:
 
 def close_interrupted(core: Core, task: Task, *, outcome: str) -> None:
     """A task a previous run left open ends here with exactly one interrupted event."""
-    machine_for(task).send("interrupt")
+    advance(task, "interrupt")
     event = core.store.record(
         _task_event(task, "interrupted", outcome=outcome), hook=closing_hook(core, task)
     )

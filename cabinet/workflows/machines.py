@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from statemachine import State, StateMachine
@@ -44,7 +44,10 @@ class Task:
 
     def to_json(self) -> str:
         """The persisted form."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        # Every field holds JSON values already: a shallow dict serialises the same as
+        # asdict(), without its deep copy (a tenth of a millisecond before each release).
+        data = {name: getattr(self, name) for name in _TASK_FIELDS}
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> Task:
@@ -58,6 +61,9 @@ class Task:
             return {}
         sign = 1 if self.kind in ("restock", "return") else -1
         return {self.pocket: sign * self.quantity}
+
+
+_TASK_FIELDS = tuple(f.name for f in fields(Task))
 
 
 class DrawerTaskMachine(StateMachine):
@@ -132,6 +138,64 @@ def machine_for(task: Task) -> StateMachine:
     if task.kind == "waste":
         return WasteMachine(model=task, state_field="state")
     return DrawerTaskMachine(model=task, state_field="state")
+
+
+class WrongStep(RuntimeError):
+    """An event the task's machine does not allow in its current state."""
+
+    # A programming error: the workflows check the step before they move a task.
+
+    def __init__(self, task: Task, event: str) -> None:
+        """Name the event, the state and the task."""
+        super().__init__(f"can't {event} when in {task.state} ({task.kind} {task.id})")
+
+
+def _callback_names(machine: type[StateMachine]) -> list[object]:
+    """Every callback spec the machine's states and transitions declare, by convention or not."""
+    specs: list[object] = []
+    for state in machine.states:
+        specs += [*state.enter, *state.exit]
+        for transition in state.transitions:
+            for group in ("cond", "validators", "before", "on", "after"):
+                specs += list(getattr(transition, group))
+    return specs
+
+
+def compile_table(machine: type[StateMachine]) -> dict[tuple[str, str], str]:
+    """(state, event) -> next state, read from the machine's own definition.
+
+    The engine's processing loop costs about as much as the durable commit on the path from a
+    nurse's confirmation to the lock release, for machines that only move a state field: these
+    have no guard and no action. Should one ever gain one (declared, or named by convention on
+    the machine or on Task), this refuses to compile it, and `machine_for` is the way again.
+    """
+    for spec in _callback_names(machine):
+        name = str(getattr(spec, "func", ""))
+        explicit = not getattr(spec, "is_convention", False)
+        if explicit or hasattr(machine, name) or hasattr(Task, name):
+            raise TypeError(f"{machine.__name__} has callback {name!r}: it cannot be compiled")
+    table: dict[tuple[str, str], str] = {}
+    for state in machine.states:
+        for transition in state.transitions:
+            for event in transition.events:
+                # The first declared transition for an event wins, as in the engine.
+                table.setdefault((state.id, str(event.id)), transition.target.id)
+    return table
+
+
+_TABLES = {
+    "drawer": compile_table(DrawerTaskMachine),
+    "waste": compile_table(WasteMachine),
+}
+
+
+def advance(task: Task, event: str) -> None:
+    """Move the task's state by one event of its machine, or raise WrongStep (no change)."""
+    table = _TABLES["waste" if task.kind == "waste" else "drawer"]
+    target = table.get((task.state, event))
+    if target is None:
+        raise WrongStep(task, event)
+    task.state = target
 
 
 def save(conn: sqlite3.Connection, task: Task, at: str) -> None:

@@ -8,7 +8,7 @@ from cabinet.hardware.errors import HardwareUnavailable
 from cabinet.workflows import drawer, endings, machines
 from cabinet.workflows.core import Core
 from cabinet.workflows.drawer import settle_task
-from cabinet.workflows.machines import HARDWARE_STATES, machine_for
+from cabinet.workflows.machines import HARDWARE_STATES, advance
 
 log = logging.getLogger("cabinet.workflows")
 
@@ -23,7 +23,7 @@ async def recover(core: Core) -> None:
             endings.close_interrupted(core, task, outcome="not_released")
             continue
         if task.state == "open":
-            machine_for(task).send("closed")  # it is judged as closed once it is shut
+            advance(task, "closed")  # it is judged as closed once it is shut
         core.task = task
         drawer.persist(core, task)
         await _reconcile_if_closed(core)
