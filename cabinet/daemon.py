@@ -27,6 +27,7 @@ from cabinet.store.checkpoints import CheckpointSigner
 from cabinet.store.guard import BackgroundCheck, quick_check
 from cabinet.store.movements import StorageFault
 from cabinet.store.verify import VerifyResult
+from cabinet.store.wal import DEFERRED_AUTOCHECKPOINT, WalCheckpointer
 from cabinet.wiring import Context, build_services
 
 _log = logging.getLogger("cabinet.daemon")
@@ -67,6 +68,7 @@ class Daemon:
         self.services: list[Service] = []
         self.ctx: Context | None = None
         self._background: BackgroundCheck | None = None
+        self.wal_checkpointer: WalCheckpointer | None = None
 
     def _open(self) -> Context:
         """Key, store, quick ledger check, start event: the context the services share."""
@@ -86,6 +88,7 @@ class Daemon:
             event(_log, "ledger quick check", result=result.line())
             if not result.ok:
                 self._degrade(ctx, result)
+            store.set_wal_autocheckpoint(DEFERRED_AUTOCHECKPOINT)
             store.record(
                 NewEvent(
                     kind="start",
@@ -102,6 +105,9 @@ class Daemon:
         self._background = BackgroundCheck(
             self.config.store.db_path, signer.public_key, self._on_full_check
         )
+        # Checkpoints leave the commits (one of which may be a release's): see cabinet.store.wal.
+        self.wal_checkpointer = WalCheckpointer(self.config.store.db_path)
+        self.wal_checkpointer.start()
         return ctx
 
     def _degrade(self, ctx: Context, result: VerifyResult) -> None:
@@ -245,6 +251,8 @@ class Daemon:
             if self._background is not None:
                 # Give the walk a moment to notice; it only reads, so leaving is safe too.
                 await asyncio.to_thread(self._background.join, 2.0)
+            if self.wal_checkpointer is not None:
+                await asyncio.to_thread(self.wal_checkpointer.stop)
             ctx.store.close()
 
 

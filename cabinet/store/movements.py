@@ -113,6 +113,14 @@ class Store:
             with self.transaction() as conn:
                 checkpoints.register_public_key(conn, signer)
 
+    def set_wal_autocheckpoint(self, pages: int) -> None:
+        """How many WAL pages make the writer's own COMMIT checkpoint the WAL."""
+        with self._lock:
+            try:
+                self.conn.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot set wal_autocheckpoint: {exc}") from exc
+
     def close(self) -> None:
         """Close the write connection."""
         with self._lock:

@@ -19,6 +19,7 @@ from cabinet.errors import StorageError
 from cabinet.sdnotify import Notifier
 from cabinet.service import Service
 from cabinet.store import Movement, MovementKind
+from cabinet.store.wal import DEFERRED_AUTOCHECKPOINT
 from cabinet.wiring import Context
 from tests.foundation.daemonproc import write_config
 from tests.foundation.fakes import FailingDisk, StubService, drain
@@ -65,6 +66,10 @@ async def test_order_and_watchdog(tmp_path: Path, sock: socket.socket) -> None:
         await wait_for(sock, "READY=1")
         assert journal == ["start hardware", "start workflows"]
         assert contexts[0].degraded is False and contexts[0].store is not None
+        # WAL checkpoints run in their own thread, not inside the service's commits.
+        wal_pages = contexts[0].store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        assert wal_pages == DEFERRED_AUTOCHECKPOINT
+        assert daemon.wal_checkpointer is not None and daemon.wal_checkpointer.running
         await wait_for(sock, "WATCHDOG=1")
         services[1].progress = False
         await asyncio.sleep(0.15)
@@ -78,6 +83,7 @@ async def test_order_and_watchdog(tmp_path: Path, sock: socket.socket) -> None:
         status = await asyncio.wait_for(task, 10)
     assert status == 0
     assert journal[2:] == ["stop workflows", "stop hardware"]
+    assert not daemon.wal_checkpointer.running
     assert any("STOPPING=1" in m for m in drain(sock))
 
 
