@@ -82,8 +82,9 @@ async def sign_in(body: SignIn, rt: Rt, response: Response) -> Me:
 @router.post("/api/signin/cancel", tags=["sign-in"])
 async def cancel_badge(rt: Rt) -> Done:
     """Forget a badge read at the sign-in screen (the wrong person scanned)."""
-    if rt.cabinet.core.session is None:
+    if rt.cabinet.session() is None:
         rt.scans.clear()
+        await rt.cabinet.cancel_badge()
     return Done()
 
 
@@ -123,6 +124,17 @@ async def witness_state(
     )
 
 
+# Refusals that say the badge read cannot witness at all (a wrong PIN keeps it, to retype).
+NOT_THIS_WITNESS = frozenset(
+    {
+        RefusalCode.UNKNOWN_BADGE,
+        RefusalCode.WITNESS_SAME_AS_ACTOR,
+        RefusalCode.WITNESS_NOT_ALLOWED,
+        RefusalCode.LOCKED_OUT,
+    }
+)
+
+
 @router.post("/api/witness", tags=["tasks"], responses=REFUSALS)
 async def witness(
     body: SignIn,
@@ -133,9 +145,14 @@ async def witness(
     badge = rt.scans.witness_badge
     if body.user_id is None and badge is None:
         raise Refused(RefusalCode.WITNESS_REQUIRED)
-    witness_id = await rt.cabinet.witness_sign_in(
-        body.pin, user_id=body.user_id, badge=None if body.user_id else badge
-    )
+    try:
+        witness_id = await rt.cabinet.witness_sign_in(
+            body.pin, user_id=body.user_id, badge=None if body.user_id else badge
+        )
+    except Refused as refused:
+        if refused.code in NOT_THIS_WITNESS:
+            rt.scans.clear_witness()  # the card read was not a witness's: the next read counts
+        raise
     rt.scans.clear_witness()
     return WitnessOut(user_id=witness_id, name=rt.stock.user_name(witness_id))
 

@@ -67,8 +67,8 @@ class ScanRouter:
     def pending_badge(self) -> PendingBadge | None:
         """The badge read at the sign-in screen, whose owner is to type the PIN."""
         if not self.reading:
-            user_id = self._cabinet.core.pending_badge
-            if user_id is None or self._cabinet.core.session is not None:
+            user_id = self._cabinet.badge_waiting()
+            if user_id is None:
                 return None
             return PendingBadge(user_id=user_id, name=self._names(user_id))
         held = self._fresh(self._pending)
@@ -78,8 +78,7 @@ class ScanRouter:
     def witness_badge(self) -> str | None:
         """The raw code of a badge read while someone is signed in (a witness signing in)."""
         if not self.reading:
-            code = getattr(self._cabinet.core, "witness_badge", None)
-            return code if isinstance(code, str) else None
+            return self._cabinet.witness_badge_waiting()
         held = self._fresh(self._witness)
         return held.code if held else None
 
@@ -99,13 +98,11 @@ class ScanRouter:
         return self._notice[1]
 
     def clear(self) -> None:
-        """Forget every held read (sign-in done, sign-out, cancel)."""
+        """Forget every read this router holds (sign-in done, sign-out, cancel)."""
         self._pending = self._witness = self._pack = None
-        if not self.reading and self._cabinet.core.session is None:
-            self._cabinet.core.pending_badge = None  # the wrong person scanned: start over
 
     def clear_witness(self) -> None:
-        """The witness has signed in (or gave up)."""
+        """The witness has signed in, or the read was not a witness's: the next read counts."""
         self._witness = None
 
     async def handle(self, scan: hal.Scan) -> None:

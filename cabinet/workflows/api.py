@@ -87,6 +87,20 @@ class Cabinet(Engine):
             await session.sign_in(self.core, user_id, pin)
             return screens.session_view(self.core)
 
+    async def cancel_badge(self) -> None:
+        """Forget the badge read at the sign-in screen (the wrong person scanned): start over."""
+        async with self._command():
+            if self.core.session is None:
+                self.core.pending_badge = None
+
+    def badge_waiting(self) -> str | None:
+        """The user id of a badge read at the sign-in screen and waiting for its PIN."""
+        return self.core.held_badge()
+
+    def witness_badge_waiting(self) -> str | None:
+        """The code of a badge read during the session (a witness), waiting for its PIN."""
+        return self.core.held_witness_badge()
+
     async def sign_out(self) -> None:
         """Sign out; a task not yet released is cancelled."""
         async with self._command():
@@ -95,7 +109,10 @@ class Cabinet(Engine):
     async def witness_sign_in(
         self, pin: str, user_id: str | None = None, badge: str | None = None
     ) -> str:
-        """A second user signs in at this screen to witness the current action."""
+        """A second user signs in at this screen to witness the current action.
+
+        By user id, by a badge code, or (neither given) by the badge the reader read last.
+        """
         async with self._command():
             user = await session.witness(self.core, user_id, badge, pin)
             task = self.core.task

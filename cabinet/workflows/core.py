@@ -85,6 +85,8 @@ class Settings:
     # A release that the user never used is closed (counted back) after this long.
     release_expiry_s: float = 30.0
     return_bin_drawer: int | None = None
+    # A badge read waits this long for its PIN: whoever comes next must not inherit it.
+    badge_hold_s: float = 60.0
 
 
 @dataclass
@@ -114,6 +116,10 @@ class Core:
     hub: EventHub = field(default_factory=EventHub)
     session: Session | None = None
     pending_badge: str | None = None  # user id recognised by badge, awaiting the PIN
+    pending_badge_at: float = 0.0
+    # The raw code of a badge read while someone is signed in: a witness about to type a PIN.
+    witness_badge: str | None = None
+    witness_badge_at: float = 0.0
     task: Task | None = None
     degraded: str = ""  # why no drawer may open (ledger broken, lock-down), or ""
     hardware_down: set[str] = field(default_factory=set)
@@ -160,6 +166,32 @@ class Core:
         ):
             return dict(state.settled)
         return await self.weigh(drawer)
+
+    def hold_badge(self, user_id: str) -> None:
+        """Remember who a badge read at the sign-in screen belongs to, until the PIN."""
+        self.pending_badge, self.pending_badge_at = user_id, self.clock.monotonic()
+
+    def held_badge(self) -> str | None:
+        """The user id of the badge awaiting its PIN, unless it has waited too long."""
+        if self.pending_badge is None or self.session is not None:
+            return None
+        if self.clock.monotonic() - self.pending_badge_at > self.settings.badge_hold_s:
+            self.pending_badge = None
+            return None
+        return self.pending_badge
+
+    def hold_witness_badge(self, code: str) -> None:
+        """Remember a badge read during a session: a second person about to witness."""
+        self.witness_badge, self.witness_badge_at = code, self.clock.monotonic()
+
+    def held_witness_badge(self) -> str | None:
+        """The witness's badge code, while a session lasts and not older than the hold time."""
+        if self.witness_badge is None or self.session is None:
+            return None
+        if self.clock.monotonic() - self.witness_badge_at > self.settings.badge_hold_s:
+            self.witness_badge = None
+            return None
+        return self.witness_badge
 
     def refuse(self, code: RefusalCode, **params: Any) -> NoReturn:
         """Publish the refusal for the screen and raise it; nothing has been changed."""

@@ -219,6 +219,7 @@ def resolve(core: Core, discrepancy_id: int, reason: str) -> int:
     except MovementRefused as exc:
         core.refuse(RefusalCode.BAD_QUANTITY, detail=str(exc))
     session.witness = None
+    core.witness_badge = None
     core.hub.publish(DiscrepancyResolved(discrepancy_id=discrepancy_id, seq=event.seq))
     return event.seq
 

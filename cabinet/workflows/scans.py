@@ -22,6 +22,11 @@ async def handle(core: Core, scan: hal.Scan) -> None:
             if core.session is None:
                 pending = await screens.badge(core, meaning.code)
                 detail = {"user_id": pending.user_id, "name": pending.name}
+            else:
+                # A badge during a session is a second person: a witness about to type a PIN.
+                # Who it is stays unknown until the PIN proves it.
+                core.hold_witness_badge(meaning.code)
+                detail = {"witness": True}
         elif isinstance(meaning, hal.PatientWristband):
             detail = {"patient_id": meaning.patient_id}
             if core.session is not None and core.task is None:

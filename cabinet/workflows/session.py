@@ -7,7 +7,7 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
-from cabinet.domain.refusals import RefusalCode
+from cabinet.domain.refusals import RefusalCode, Refused
 from cabinet.domain.roles import Action, Role, may, parse_roles
 from cabinet.security.credentials import TAG_KEY_CHARS, tag_like, verify_secret
 from cabinet.store import LedgerEvent, NewEvent
@@ -139,10 +139,15 @@ async def sign_in(core: Core, user_id: str | None, pin: str) -> Session:
     """Open the screen's session for a user (by id, or the badge just scanned) with a PIN."""
     if core.session is not None:
         core.refuse(RefusalCode.TASK_IN_PROGRESS)
-    who = user_id or core.pending_badge
+    who = user_id or core.held_badge()
     if who is None:
         core.refuse(RefusalCode.UNKNOWN_USER)
-    user = await authenticate(core, who, pin)
+    try:
+        user = await authenticate(core, who, pin)
+    except Refused as refused:
+        if refused.code is RefusalCode.LOCKED_OUT:
+            core.pending_badge = None  # a locked account has nothing more to type
+        raise
     core.pending_badge = None
     core.store.record(NewEvent(kind="sign_in", actor=user.id))
     core.session = Session(
@@ -155,16 +160,27 @@ async def sign_in(core: Core, user_id: str | None, pin: str) -> Session:
 async def witness(core: Core, user_id: str | None, badge: str | None, pin: str) -> UserRow:
     """A second user signs in at the same screen to witness the current action."""
     session = core.signed_in()
+    if user_id is None and badge is None:
+        badge = core.held_witness_badge()  # read by the scanner on this screen
     if user_id is None and badge is not None:
         found = await find_by_badge(core, badge)
         if found is None:
+            core.witness_badge = None  # an unknown card: the next read starts over
             core.refuse(RefusalCode.UNKNOWN_BADGE)
         user_id = found.id
     if user_id is None:
-        core.refuse(RefusalCode.UNKNOWN_USER)
+        core.refuse(RefusalCode.WITNESS_REQUIRED)
     if user_id == session.user_id:
+        core.witness_badge = None  # the wrong person scanned: the next read starts over
         core.refuse(RefusalCode.WITNESS_SAME_AS_ACTOR)
-    user = await authenticate(core, user_id, pin)
+    try:
+        user = await authenticate(core, user_id, pin)
+    except Refused as refused:
+        # A wrong PIN keeps the badge read, as at sign-in: the same witness types it again.
+        if refused.code is not RefusalCode.WRONG_PIN:
+            core.witness_badge = None
+        raise
+    core.witness_badge = None
     if not may(user.roles, Action.WITNESS):
         core.refuse(RefusalCode.WITNESS_NOT_ALLOWED)
     session.witness = user.id
@@ -178,6 +194,7 @@ def sign_out(core: Core, reason: str) -> None:
         return
     core.session = None
     core.pending_badge = None
+    core.witness_badge = None
     core.store.record(NewEvent(kind="sign_out", actor=session.user_id, payload={"reason": reason}))
     core.hub.publish(SessionChanged(user_id=None, reason=reason))
 

@@ -11,7 +11,7 @@ from cabinet.workflows.core import Core
 from cabinet.workflows.drawer import persist, step
 from cabinet.workflows.endings import closing_hook
 from cabinet.workflows.events import Committed
-from cabinet.workflows.machines import Task, machine_for
+from cabinet.workflows.machines import Task, advance
 from cabinet.workflows.tasks import authorised, new_id
 
 
@@ -76,7 +76,7 @@ def commit_waste(core: Core, task: Task) -> int:
         core.refuse(RefusalCode.WITNESS_SAME_AS_ACTOR)
     assert task.drawer is not None and task.pocket is not None
     previous = task.state
-    machine_for(task).send("commit")
+    advance(task, "commit")
     try:
         event = core.store.move(
             Movement(
@@ -98,5 +98,6 @@ def commit_waste(core: Core, task: Task) -> int:
         core.refuse(RefusalCode.STORAGE_FAILED, detail=str(exc))
     core.task = None
     session.witness = None
+    core.witness_badge = None
     core.hub.publish(Committed(task_id=task.id, kind="waste", seq=event.seq, quantity=0))
     return event.seq

@@ -16,7 +16,7 @@ from cabinet.workflows import drawer, endings, recovery, repo, screens, session
 from cabinet.workflows.core import Core
 from cabinet.workflows.drawer import settle_task
 from cabinet.workflows.events import Cancelled, OmissionAlert
-from cabinet.workflows.machines import HARDWARE_STATES, machine_for, save
+from cabinet.workflows.machines import HARDWARE_STATES, advance, save
 from cabinet.workflows.views import DispenseTicket
 from cabinet.workflows.waste import commit_waste
 
@@ -51,13 +51,14 @@ async def cancel(core: Core) -> DispenseTicket | None:
     if task is None:
         return None
     if task.state in PRE_RELEASE:
-        machine_for(task).send("cancel")
+        advance(task, "cancel")
         with core.store.transaction() as conn:
             save(conn, task, core.now_iso())
         core.hub.publish(Cancelled(task_id=task.id, kind=task.kind, seq=None))
         core.task = None
         if core.session is not None:
             core.session.witness = None
+        core.witness_badge = None
         return screens.ticket(core, task)
     if task.state in HARDWARE_STATES:
         task.cancel_requested = True
@@ -104,7 +105,7 @@ def end_session(core: Core, reason: str) -> None:
     """Sign out; a task not yet released is cancelled, a released one carries on to its end."""
     task = core.task
     if task is not None and task.state in PRE_RELEASE:
-        machine_for(task).send("cancel")
+        advance(task, "cancel")
         with core.store.transaction() as conn:
             save(conn, task, core.now_iso())
         core.hub.publish(Cancelled(task_id=task.id, kind=task.kind, seq=None))

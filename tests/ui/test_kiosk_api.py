@@ -99,6 +99,10 @@ async def test_a_refusal_comes_back_in_words_and_changes_nothing(
     detail = (await client.post("/api/patients/IPP001/select")).json()
     unverified = next(o for o in detail["orders"] if o["order_id"] == "O-IBU")
     assert unverified["dispensable"] is False and "pharmacien" in unverified["refusal_text"]
+    assert unverified["due_at"] is None and unverified["overdue_at"] == []
+    # The scheduled dose due now comes first, with its time.
+    first = detail["orders"][0]
+    assert (first["order_id"], first["due_at"]) == ("O-PARA", "2026-11-30T08:00:00+00:00")
     response = await client.post(
         "/api/dispense", json={"patient_id": "IPP001", "order_id": "O-IBU"}
     )
@@ -131,6 +135,39 @@ async def test_a_scheduled_dose_dispensed_through_the_api_commits(
     await ward.until(lambda: ward.cabinet.ticket() is None)
     assert ward.stock(0, 0) == 18
     assert (await client.get("/api/task")).json() is None
+
+
+async def test_a_witness_badge_read_by_the_workflows_signs_the_witness_in(tmp_path: Path) -> None:
+    # The daemon's own wiring: the workflows read the scanner and hold the witness's badge.
+    ward = Ward(tmp_path)
+    await ward.start(serve=False)
+    try:
+        transport = httpx.ASGITransport(app=ward.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            assert (await badge_in(ward, client, "nurse1")).status_code == 200
+            task = await client.post("/api/waste", json={"item_code": "MORPH10", "quantity": 1})
+            assert task.json()["needs_witness"] is True
+            assert (await client.get("/api/witness")).json()["badge_read"] is False
+            ward.metal.scanner.badge("B-NURSE1")  # the actor cannot witness
+            await ward.until(lambda: ward.runtime.scans.witness_badge is not None)
+            same = await client.post("/api/witness", json={"pin": PINS["nurse1"]})
+            assert same.json()["detail"]["code"] == "witness_same_as_actor"
+            assert (await client.get("/api/witness")).json()["badge_read"] is False
+            ward.metal.scanner.badge("B-NURSE2")
+            await ward.until(lambda: ward.runtime.scans.witness_badge is not None)
+            assert (await client.get("/api/witness")).json()["badge_read"] is True
+            wrong = await client.post("/api/witness", json={"pin": "0000"})
+            assert wrong.json()["detail"]["code"] == "wrong_pin"
+            signed = await client.post("/api/witness", json={"pin": PINS["nurse2"]})
+            assert signed.json() == {"user_id": "nurse2", "name": "Bruno Petit"}
+            done = await client.post("/api/task/confirm")
+            assert done.status_code == 200, done.text
+        row = ward.store.conn.execute(
+            "SELECT actor, witness FROM ledger WHERE kind = 'waste'"
+        ).fetchone()
+        assert tuple(row) == ("nurse1", "nurse2")
+    finally:
+        await ward.stop()
 
 
 async def test_a_witness_badge_read_by_the_kiosk_router_signs_the_witness_in(

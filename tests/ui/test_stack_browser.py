@@ -147,7 +147,9 @@ def test_stack_controlled_waste_with_a_witness(page: Page, stack: Stack) -> None
     page.get_by_test_id("waste-qty-1").click()
     page.get_by_test_id("waste-start").click()
     expect(page.get_by_test_id("witness")).to_be_visible()
-    page.get_by_test_id("witness-PHA-001").click()
+    # The pharmacist witnesses with her badge at the cabinet's reader, then her PIN.
+    stack.sim("badge BADGE-2001")
+    expect(page.get_by_test_id("witness-read")).to_be_visible()
     press_pin(page, "3456", pad="witness-pad")
     page.get_by_test_id("task-confirm").click()
     expect(page.get_by_test_id("committed")).to_be_visible()
