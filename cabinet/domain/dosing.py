@@ -152,11 +152,14 @@ def missed_slots(
     return missed
 
 
-def due_counts(rule: OrderRule, now: dt.datetime, history: Sequence[Given]) -> tuple[int, int]:
-    """(due now, overdue today) scheduled doses of this order that were not given."""
+def dose_status(
+    rule: OrderRule, now: dt.datetime, history: Sequence[Given]
+) -> tuple[list[dt.datetime], list[dt.datetime]]:
+    """(due now, overdue today): the scheduled dose times of this order not yet given."""
     if rule.kind != "scheduled" or rule.status != "active":
-        return 0, 0
-    due = overdue = 0
+        return [], []
+    due: list[dt.datetime] = []
+    overdue: list[dt.datetime] = []
     day_start = dt.datetime.combine(now.date(), dt.time(0), tzinfo=dt.UTC)
     for slot in dose_slots(rule, now):
         if slot < day_start or slot - rule.window > now:
@@ -164,11 +167,14 @@ def due_counts(rule: OrderRule, now: dt.datetime, history: Sequence[Given]) -> t
         given = _given_in(history, slot - rule.window, slot + rule.window + dt.timedelta(seconds=1))
         if given:
             continue
-        if now <= slot + rule.window:
-            due += 1
-        else:
-            overdue += 1
+        (due if now <= slot + rule.window else overdue).append(slot)
     return due, overdue
+
+
+def due_counts(rule: OrderRule, now: dt.datetime, history: Sequence[Given]) -> tuple[int, int]:
+    """(due now, overdue today) scheduled doses of this order that were not given."""
+    due, overdue = dose_status(rule, now, history)
+    return len(due), len(overdue)
 
 
 def _hhmm(moment: dt.datetime) -> str:

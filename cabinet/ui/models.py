@@ -162,6 +162,8 @@ class OrderOut(BaseModel):
     dispensable: bool
     refusal: str | None
     refusal_text: str | None
+    due_at: str | None = None  # the scheduled dose time due now
+    overdue_at: list[str] = []  # today's scheduled dose times missed so far
 
 
 class PatientDetail(BaseModel):

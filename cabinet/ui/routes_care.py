@@ -70,6 +70,8 @@ def order_out(rt: Runtime, o: OrderView) -> OrderOut:
         dispensable=o.dispensable,
         refusal=o.refusal.value if o.refusal else None,
         refusal_text=text,
+        due_at=o.due_at,
+        overdue_at=list(o.overdue_at),
     )
 
 

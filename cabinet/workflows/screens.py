@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from cabinet.domain import dosing
 from cabinet.domain.refusals import RefusalCode, Refused
 from cabinet.domain.search import fold
@@ -28,7 +30,7 @@ async def badge(core: Core, code: str) -> PendingBadge:
     user = await session.find_by_badge(core, code)
     if user is None:
         core.refuse(RefusalCode.UNKNOWN_BADGE)
-    core.pending_badge = user.id
+    core.hold_badge(user.id)
     return PendingBadge(user_id=user.id, name=user.name)
 
 
@@ -117,6 +119,10 @@ def orders_for(core: Core, patient_id: str | None) -> list[OrderView]:
         except Refused as exc:
             refusal = exc
         upcoming = dosing.next_allowed(rule, now, history) if rule.status == "active" else None
+        due: list[dt.datetime] = []
+        overdue: list[dt.datetime] = []
+        if rule.verified_by:  # as in the patient list: an unverified order is not yet due
+            due, overdue = dosing.dose_status(rule, now, history)
         views.append(
             OrderView(
                 order_id=rule.order_id,
@@ -134,8 +140,12 @@ def orders_for(core: Core, patient_id: str | None) -> list[OrderView]:
                 dispensable=refusal is None,
                 refusal=refusal.code if refusal else None,
                 refusal_params=dict(refusal.params) if refusal else {},
+                due_at=due[0].isoformat() if due else None,
+                overdue_at=tuple(t.isoformat() for t in overdue),
             )
         )
+    # What the nurse must act on first comes first: missed doses, then those due now.
+    views.sort(key=lambda v: (not v.overdue_at, v.due_at is None))
     return views
 
 

@@ -59,6 +59,9 @@ class OrderView:
     dispensable: bool
     refusal: RefusalCode | None
     refusal_params: dict[str, Any] = field(default_factory=dict)
+    # A verified scheduled order: the dose time due now, and today's times missed (ISO).
+    due_at: str | None = None
+    overdue_at: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

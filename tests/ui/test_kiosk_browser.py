@@ -70,6 +70,7 @@ def start_dose(page: Page) -> None:
     """Patient DUPONT, the scheduled paracetamol, unlock."""
     page.get_by_test_id("patient-IPP001").click()
     expect(page.get_by_test_id("order-O-PARA")).to_be_visible()
+    expect(page.get_by_test_id("due-O-PARA")).to_contain_text("08:00")
     page.get_by_test_id("dispense-O-PARA").click()
     expect(page.get_by_test_id("pocket-0-0-target")).to_be_visible()
     page.get_by_test_id("task-confirm").click()

@@ -86,6 +86,11 @@ def test_missed_slots_and_due_counts() -> None:
         dosing.missed_slots(r, T0, T0 + dt.timedelta(hours=2), [dosing.Given(at=T0, units=2)]) == []
     )
     assert dosing.due_counts(r, T0 + dt.timedelta(hours=7), []) == (1, 1)
+    due, overdue = dosing.dose_status(r, T0 + dt.timedelta(hours=7), [])
+    assert (due, overdue) == ([T0 + dt.timedelta(hours=6)], [T0])
+    given = [dosing.Given(at=T0 + dt.timedelta(minutes=20), units=2)]
+    assert dosing.dose_status(r, T0 + dt.timedelta(hours=7), given) == (due, [])
+    assert dosing.dose_status(rule(kind="prn"), T0, []) == ([], [])
 
 
 def test_fefo_skips_expired_and_picks_first_expiry() -> None:
