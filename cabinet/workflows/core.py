@@ -87,6 +87,9 @@ class Settings:
     return_bin_drawer: int | None = None
     # A badge read waits this long for its PIN: whoever comes next must not inherit it.
     badge_hold_s: float = 60.0
+    # How long the baseline saved when a task became ready may stand for its release without
+    # a fresh commit (drawer.arm): beyond it, the release commits first, as a check of the disk.
+    armed_baseline_s: float = 30.0
 
 
 @dataclass
@@ -149,8 +152,8 @@ class Core:
             raise HardwareUnavailable(f"drawer {drawer}: weights did not settle") from None
         return dict(weights)
 
-    async def baseline(self, drawer: int) -> dict[int, int]:
-        """The drawer's weights before a release: the coordinator's settled view, or a weighing.
+    def settled_view(self, drawer: int) -> dict[int, int] | None:
+        """The coordinator's settled weights of a closed, quiet drawer, or None.
 
         A closed, settled drawer whose every cell reads stable is what the coordinator last
         settled (any later change would have been published): no need to wait for a poll.
@@ -165,7 +168,12 @@ class Core:
             and len(state.settled) == len(state.pockets)
         ):
             return dict(state.settled)
-        return await self.weigh(drawer)
+        return None
+
+    async def baseline(self, drawer: int) -> dict[int, int]:
+        """The drawer's weights before a release: the coordinator's settled view, or a weighing."""
+        view = self.settled_view(drawer)
+        return view if view is not None else await self.weigh(drawer)
 
     def hold_badge(self, user_id: str) -> None:
         """Remember who a badge read at the sign-in screen belongs to, until the PIN."""

@@ -29,6 +29,8 @@ def persist(core: Core, task: Task) -> None:
 def step(core: Core, task: Task, event: str, **detail: object) -> None:
     """Move the task's machine, persist it and tell the screen."""
     advance(task, event)
+    if task.state == "ready" and task.drawer is not None:
+        arm(core, task)
     if task.state not in machines.FINAL_STATES:
         persist(core, task)
     core.hub.publish(
@@ -43,8 +45,39 @@ def step(core: Core, task: Task, event: str, **detail: object) -> None:
     )
 
 
+def arm(core: Core, task: Task) -> None:
+    """Keep the drawer's settled weights as the baseline, made durable with the ready step.
+
+    A task saved as ready with a baseline counts as possibly released: a restart reconciles it
+    by weight (recovery.py). So when the drawer has not changed by the time of the release,
+    the baseline is already on disk and the release needs no commit before it.
+    """
+    assert task.drawer is not None
+    view = core.settled_view(task.drawer)
+    task.baseline = {} if view is None else {str(p): int(w) for p, w in view.items()}
+    task.extra["armed_at"] = core.clock.monotonic()
+    task.extra["armed_faults"] = core.store.faults_seen
+
+
+def _still_armed(core: Core, task: Task, baseline: dict[str, int]) -> bool:
+    """True when the baseline on disk may stand for the release without a commit first.
+
+    The drawer's settled reading must be the one saved; the save must be recent (a disk that
+    failed since would have been caught by that commit); and no write may have failed since
+    (a store in doubt keeps the drawers locked: the commit is attempted, and refused).
+    """
+    armed_at = task.extra.get("armed_at")
+    return (
+        bool(task.baseline)
+        and baseline == task.baseline
+        and isinstance(armed_at, int | float)
+        and core.clock.monotonic() - armed_at <= core.settings.armed_baseline_s
+        and task.extra.get("armed_faults") == core.store.faults_seen
+    )
+
+
 async def release(core: Core, task: Task) -> None:
-    """Weigh the drawer, persist the baseline, then ask the coordinator to release its lock."""
+    """Weigh the drawer, make the baseline durable, then ask the coordinator to release it."""
     if core.degraded:
         core.refuse(RefusalCode.DEGRADED, reason=core.degraded)
     if task.drawer is None:
@@ -56,15 +89,18 @@ async def release(core: Core, task: Task) -> None:
     except HardwareUnavailable as exc:
         core.refuse(RefusalCode.HARDWARE_UNAVAILABLE, detail=str(exc))
     previous = task.state
-    task.baseline = {str(p): int(w) for p, w in weights.items()}
+    baseline = {str(p): int(w) for p, w in weights.items()}
+    armed = _still_armed(core, task, baseline)
+    task.baseline = baseline
     task.released_at = core.clock.monotonic()
     advance(task, "release")
-    try:
-        # The baseline is durable before the lock moves: a crash after this is reconciled.
-        persist(core, task)
-    except StorageError:
-        task.state = previous
-        core.refuse(RefusalCode.STORAGE_FAILED)
+    if not armed:
+        try:
+            # The baseline is durable before the lock moves: a crash after this is reconciled.
+            persist(core, task)
+        except StorageError:
+            task.state = previous
+            core.refuse(RefusalCode.STORAGE_FAILED)
     try:
         await core.hardware.release(drawer, reason=f"{task.kind} {task.id}")
     except HardwareUnavailable as exc:
@@ -72,6 +108,12 @@ async def release(core: Core, task: Task) -> None:
         persist(core, task)
         core.refuse(RefusalCode.HARDWARE_UNAVAILABLE, detail=str(exc))
     core.checkpoint("after_release", task)
+    if armed:
+        try:
+            persist(core, task)
+        except StorageError as exc:
+            # On disk the task is still ready with this very baseline: a restart weighs it.
+            log.error("task %s released but not saved as released: %s", task.id, exc)
     if task.pocket is not None:
         try:
             await core.hardware.set_guide_light(drawer, task.pocket, True)

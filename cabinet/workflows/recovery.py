@@ -18,6 +18,10 @@ async def recover(core: Core) -> None:
     open_tasks = machines.load_open(core.store.conn)
     for task in open_tasks:
         task.extra["recovering"] = True
+        if task.state == "ready" and task.baseline and task.drawer is not None:
+            # Armed (drawer.arm): its release may have reached the board before the
+            # "released" step reached the disk. Its baseline is durable: weigh, as if released.
+            advance(task, "release")
         if task.state not in HARDWARE_STATES:
             # Nothing was released: the drawer never opened for it.
             endings.close_interrupted(core, task, outcome="not_released")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cabinet.domain.refusals import RefusalCode, Refused
-from cabinet.store import Movement, MovementKind
+from cabinet.errors import StorageError
+from cabinet.store import Movement, MovementKind, NewEvent
 from drivers.barcode.decode import decode
 from tests.workflows.world import World, check_invariants
 
@@ -236,10 +237,13 @@ async def test_unknown_badge_and_wrong_role(world: World) -> None:
 
 
 async def test_storage_failure_refuses_and_changes_nothing(world: World) -> None:
+    """A store in doubt keeps the drawer locked: a write failed since the task became ready."""
     await nurse_at_patient(world)
     await world.cab.start_dispense("O-PARA")
     world.store.conn.execute("PRAGMA query_only = ON")  # the disk stops taking writes
     try:
+        with pytest.raises(StorageError):
+            world.store.record(NewEvent(kind="sign_in", actor="nurse2"))  # a write notices
         await refused(RefusalCode.STORAGE_FAILED, world.cab.confirm())
     finally:
         world.store.conn.execute("PRAGMA query_only = OFF")
