@@ -17,6 +17,7 @@ from cabinet.hardware.events import (
     CabinetSnapshot,
     DeviceBack,
     DeviceDownEvent,
+    DrawerState,
     HardwareAlarm,
     HardwareEvent,
 )
@@ -128,6 +129,11 @@ class CoordinatorCore:
             alarms=self._alarms.all(),
             locked_down=self._latched,
         )
+
+    def drawer_state(self, drawer: int) -> DrawerState | None:
+        """One drawer as last seen (what snapshot() holds for it, without the whole cabinet)."""
+        track = self._drawers.get(drawer)
+        return None if track is None else track.state(self._clock.monotonic())
 
     @property
     def drawers(self) -> tuple[int, ...]:

@@ -14,7 +14,7 @@ from cabinet.clock import Clock, iso
 from cabinet.domain.refusals import Language, RefusalCode, Refused
 from cabinet.domain.roles import Role
 from cabinet.hardware.errors import HardwareUnavailable
-from cabinet.hardware.events import CabinetSnapshot, HardwareEvent
+from cabinet.hardware.events import CabinetSnapshot, DrawerState, HardwareEvent
 from cabinet.store import Store
 from cabinet.workflows.events import EventHub, RefusedEvent
 from cabinet.workflows.machines import Task
@@ -67,6 +67,10 @@ class HardwarePort(Protocol):
 
     def snapshot(self) -> CabinetSnapshot:
         """The cabinet as last seen."""
+        ...
+
+    def drawer_state(self, drawer: int) -> DrawerState | None:
+        """One drawer as last seen, or None for a drawer the cabinet does not have."""
         ...
 
 
@@ -158,7 +162,7 @@ class Core:
         A closed, settled drawer whose every cell reads stable is what the coordinator last
         settled (any later change would have been published): no need to wait for a poll.
         """
-        state = self.hardware.snapshot().drawers.get(drawer)
+        state = self.hardware.drawer_state(drawer)
         if (
             state is not None
             and state.closed is True

@@ -50,6 +50,9 @@ async def test_weight_change_in_a_closed_drawer_is_reported(
     (event,) = drain(events)
     assert isinstance(event, WeightSettled) and event.drawer == 1
     assert dict(event.deltas) == {3: 5 - AMPOULE_CG}
+    # One drawer's state, as the whole snapshot holds it (the release path reads only this).
+    assert coordinator.drawer_state(1) == coordinator.snapshot().drawers[1]
+    assert coordinator.drawer_state(99) is None
 
 
 async def test_settled_weights_waits_for_every_pocket(
