@@ -27,6 +27,10 @@ from cabinet.demo import Demo, free_port
 from cabinet.demo_seed import config_text, seed_store
 
 RUNS = 200
+# The baseline's p99 from 200 samples is its second-worst sample and swung from 0.45 to 0.93 ms
+# between runs on this machine; 1,000 samples of each bare step estimate the same percentile
+# with far less spread (the dispenses stay at 200, as the target is stated).
+BASELINE_RUNS = 1000
 MARTIN, ORDER = "8001234567", "ORD-0003"  # PRN paracetamol 1 g: drawer 0, pocket 1
 RELEASE_BASE = 0x0100
 
@@ -178,8 +182,8 @@ def main() -> int:
                 print("\n".join(demo.missing), file=sys.stderr)
                 return 1
             modbus_port = int(endpoints["modbus"]["port"])  # type: ignore[index]
-            modbus = bare_modbus(modbus_port, RUNS)
-            sqlite = bare_sqlite(folder, RUNS)
+            modbus = bare_modbus(modbus_port, BASELINE_RUNS)
+            sqlite = bare_sqlite(folder, BASELINE_RUNS)
             config = folder / "cabinet.toml"
             config.write_text(config_text(folder, demo.ui_port, pki, central_port, endpoints))
             seed_store(folder / "cabinet", stocked=True)
@@ -207,7 +211,7 @@ def main() -> int:
     b50, b99 = percentile(base, 50) * 1000, percentile(base, 99) * 1000
     ratio = p99 / b99 if b99 else float("inf")
     emit({
-        "bench": "ui_latency", "dispenses": RUNS,
+        "bench": "ui_latency", "dispenses": RUNS, "baseline_samples": BASELINE_RUNS,
         "confirm_to_wire_p50_ms": round(p50, 2), "confirm_to_wire_p99_ms": round(p99, 2),
         "bare_modbus_p50_ms": round(percentile(modbus, 50) * 1000, 2),
         "bare_sqlite_commit_p50_ms": round(percentile(sqlite, 50) * 1000, 2),
