@@ -151,7 +151,7 @@ async def test_cancel_before_and_after_release(world: World) -> None:
     assert world.stock(0, 0) == 20
 
 
-@pytest.mark.parametrize("world", ["fake"], indirect=True)  # a timer: the driven clock only
+@pytest.mark.parametrize("world", ["fake"], indirect=True)  # on the sim: test_timers_on_sim
 async def test_unused_release_is_closed_by_weight(world: World) -> None:
     await world.sign_in("nurse1")
     await world.cab.select_patient("IPP001")
@@ -162,7 +162,7 @@ async def test_unused_release_is_closed_by_weight(world: World) -> None:
     assert world.kinds()[-1] == "cancelled"
 
 
-@pytest.mark.parametrize("world", ["fake"], indirect=True)  # a timer: the driven clock only
+@pytest.mark.parametrize("world", ["fake"], indirect=True)  # on the sim: test_timers_on_sim
 async def test_inactivity_signs_out(world: World) -> None:
     await world.sign_in("nurse1")
     await world.advance(59, step=1.0)
@@ -199,7 +199,7 @@ async def test_restock_counted_by_the_weight(world: World) -> None:
     ).fetchone() == (7, "LOT-IBU")
 
 
-@pytest.mark.parametrize("world", ["fake"], indirect=True)  # a timer: the driven clock only
+@pytest.mark.parametrize("world", ["fake"], indirect=True)  # on the sim: test_timers_on_sim
 async def test_abandoned_count_ends_with_the_session(world: World) -> None:
     await world.sign_in("tech1")
     await world.cab.start_count(0, 2)
