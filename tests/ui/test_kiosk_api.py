@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.ui.conftest import badge_in
 from tests.ui.ward import PINS, Ward
@@ -137,9 +138,13 @@ async def test_a_scheduled_dose_dispensed_through_the_api_commits(
     assert (await client.get("/api/task")).json() is None
 
 
-async def test_a_witness_badge_read_by_the_workflows_signs_the_witness_in(tmp_path: Path) -> None:
-    # The daemon's own wiring: the workflows read the scanner and hold the witness's badge.
-    ward = Ward(tmp_path)
+# The daemon's own wiring: the workflows read the scanner and hold the witness's badge; or a
+# cabinet whose workflows do not read the scanner, where the kiosk routes the reads itself.
+@pytest.mark.parametrize("ui_reads_scanner", [False, True], ids=["workflows", "kiosk_router"])
+async def test_a_witness_badge_read_at_the_reader_signs_the_witness_in(
+    tmp_path: Path, ui_reads_scanner: bool
+) -> None:
+    ward = Ward(tmp_path, ui_reads_scanner=ui_reads_scanner)
     await ward.start(serve=False)
     try:
         transport = httpx.ASGITransport(app=ward.app)
@@ -152,12 +157,13 @@ async def test_a_witness_badge_read_by_the_workflows_signs_the_witness_in(tmp_pa
             await ward.until(lambda: ward.runtime.scans.witness_badge is not None)
             same = await client.post("/api/witness", json={"pin": PINS["nurse1"]})
             assert same.json()["detail"]["code"] == "witness_same_as_actor"
+            # That read is forgotten: the next one counts.
             assert (await client.get("/api/witness")).json()["badge_read"] is False
             ward.metal.scanner.badge("B-NURSE2")
             await ward.until(lambda: ward.runtime.scans.witness_badge is not None)
             assert (await client.get("/api/witness")).json()["badge_read"] is True
             wrong = await client.post("/api/witness", json={"pin": "0000"})
-            assert wrong.json()["detail"]["code"] == "wrong_pin"
+            assert wrong.json()["detail"]["code"] == "wrong_pin"  # the read is kept: retype
             signed = await client.post("/api/witness", json={"pin": PINS["nurse2"]})
             assert signed.json() == {"user_id": "nurse2", "name": "Bruno Petit"}
             done = await client.post("/api/task/confirm")
@@ -166,32 +172,5 @@ async def test_a_witness_badge_read_by_the_workflows_signs_the_witness_in(tmp_pa
             "SELECT actor, witness FROM ledger WHERE kind = 'waste'"
         ).fetchone()
         assert tuple(row) == ("nurse1", "nurse2")
-    finally:
-        await ward.stop()
-
-
-async def test_a_witness_badge_read_by_the_kiosk_router_signs_the_witness_in(
-    tmp_path: Path,
-) -> None:
-    # A cabinet whose workflows do not read the scanner: the kiosk routes the reads itself.
-    ward = Ward(tmp_path, ui_reads_scanner=True)
-    await ward.start(serve=False)
-    try:
-        transport = httpx.ASGITransport(app=ward.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            assert (await badge_in(ward, client, "nurse1")).status_code == 200
-            task = await client.post("/api/waste", json={"item_code": "MORPH10", "quantity": 1})
-            assert task.json()["needs_witness"] is True
-            assert (await client.get("/api/witness")).json()["badge_read"] is False
-            ward.metal.scanner.badge("B-NURSE1")  # the actor cannot witness
-            await ward.until(lambda: ward.runtime.scans.witness_badge is not None)
-            same = await client.post("/api/witness", json={"pin": PINS["nurse1"]})
-            assert same.json()["detail"]["code"] == "witness_same_as_actor"
-            ward.metal.scanner.badge("B-NURSE2")
-            await ward.until(lambda: ward.runtime.scans.witness_badge is not None)
-            signed = await client.post("/api/witness", json={"pin": PINS["nurse2"]})
-            assert signed.json() == {"user_id": "nurse2", "name": "Bruno Petit"}
-            done = await client.post("/api/task/confirm")
-            assert done.status_code == 200, done.text
     finally:
         await ward.stop()

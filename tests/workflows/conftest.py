@@ -35,3 +35,14 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield w
     finally:
         await w.stop()
+
+
+@pytest.fixture
+async def ward(tmp_path: Path) -> AsyncIterator[World]:
+    """A started ward on the fakes only, nobody signed in (the clock is driven: times exact)."""
+    w = World(tmp_path)
+    try:
+        await w.start()
+        yield w
+    finally:
+        await w.stop()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 import hal
@@ -17,17 +14,6 @@ def badge(code: str) -> hal.Scan:
     """A staff badge as the reader delivers it."""
     return hal.Scan(raw=code, symbology="]C0", kind=hal.ScanKind.STAFF_BADGE,
                     meaning=hal.StaffBadge(code=code))  # fmt: skip
-
-
-@pytest.fixture
-async def ward(tmp_path: Path) -> AsyncIterator[World]:
-    """The ward on the fakes (the clock is driven: holding times are exact)."""
-    w = World(tmp_path)
-    try:
-        await w.start()
-        yield w
-    finally:
-        await w.stop()
 
 
 async def refused(code: RefusalCode, call: object) -> None:

@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from tests.workflows.world import World
-
-
-@pytest.fixture
-async def ward(tmp_path: Path) -> AsyncIterator[World]:
-    """The ward on the fakes at 08:00, when paracetamol's 08:00 dose is due."""
-    w = World(tmp_path)
-    try:
-        await w.start()
-        yield w
-    finally:
-        await w.stop()
 
 
 async def test_the_dose_due_now_comes_first(ward: World) -> None:
