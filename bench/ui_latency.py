@@ -118,9 +118,16 @@ class Kiosk:
             raise RuntimeError(f"{method} {path}: {status} {answer}")
         return answer
 
-    def sign_in(self) -> None:
-        """Marie DUBOIS, by user id and PIN."""
-        self.ok("POST", "/api/signin", {"pin": "1234", "user_id": "IDE-001"})
+    def sign_in(self, within_s: float = 30) -> None:
+        """Marie DUBOIS, by user id and PIN, once the users have come down from the central."""
+        deadline = time.monotonic() + within_s
+        while True:
+            status, answer = self.call("POST", "/api/signin", {"pin": "1234", "user_id": "IDE-001"})
+            if 200 <= status < 300:
+                return
+            if answer["detail"]["code"] != "unknown_user" or time.monotonic() > deadline:
+                raise RuntimeError(f"sign-in refused: {status} {answer}")
+            time.sleep(0.3)
 
     def wait_for_order(self, within_s: float = 30) -> None:
         """Until the central's orders reached the cabinet and the PRN dose is dispensable."""

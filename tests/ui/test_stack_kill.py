@@ -41,8 +41,14 @@ def read(stack: Stack, sql: str, *args: object) -> list[tuple[Any, ...]]:
 def released_dispense(stack: Stack) -> tuple[httpx.Client, int, int]:
     """Marie DUBOIS signs in, prepares the PRN dose and unlocks: (client, drawer, pocket)."""
     client = httpx.Client(base_url=stack.url, timeout=10)
-    client.post("/api/signin", json={"pin": "1234", "user_id": "IDE-001"}).raise_for_status()
     deadline = time.monotonic() + 30
+    while True:  # the users come down from the central within seconds of the start
+        signed = client.post("/api/signin", json={"pin": "1234", "user_id": "IDE-001"})
+        if signed.status_code == 200:
+            break
+        assert signed.json()["detail"]["code"] == "unknown_user", signed.text
+        assert time.monotonic() < deadline, "the demo users never reached the cabinet"
+        time.sleep(0.3)
     while True:  # the orders come down from the central within seconds
         detail = client.post(f"/api/patients/{MARTIN}/select").json()
         if any(o["order_id"] == ORDER and o["dispensable"] for o in detail.get("orders", [])):
