@@ -60,6 +60,9 @@ class UiService:
             lifespan="off",
             http="httptools",
             access_log=False,
+            # Nothing stands in front of the kiosk's server: no other local process may set the
+            # client's address with X-Forwarded-For (and the request skips one more layer).
+            proxy_headers=False,
             # Our own stop closes live event streams first; do not wait long for stragglers.
             timeout_graceful_shutdown=2,
         )
