@@ -12,16 +12,21 @@ from fastapi.staticfiles import StaticFiles
 from cabinet.domain.refusals import Refused
 from cabinet.ui import routes_cabinet, routes_care, routes_review, routes_session
 from cabinet.ui.deps import session_ended
+from cabinet.ui.fastlane import LANES
 from cabinet.ui.gate import Gate
 from cabinet.ui.i18n import translate
-from cabinet.ui.routes_session import STATIC, refusal_body, refusal_status
+from cabinet.ui.routes_session import STATIC, http_error_content, refusal_body, refusal_status
 from cabinet.ui.runtime import Runtime
 
 log = logging.getLogger("cabinet.ui")
 
 
-def create_app(runtime: Runtime) -> FastAPI:
-    """Build the app; every route but the sign-in screen needs a live session."""
+def create_app(runtime: Runtime, *, fast_lanes: bool = True) -> FastAPI:
+    """Build the app; every route but the sign-in screen needs a live session.
+
+    `fast_lanes=False` leaves every request to FastAPI's routes: the reference the fast lanes
+    are tested against.
+    """
     app = FastAPI(
         title="Cabinet local API",
         version="1",
@@ -56,14 +61,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         """HTTP errors keep the refusal shape the page expects."""
-        detail = (
-            exc.detail
-            if isinstance(exc.detail, dict)
-            else {"code": "http_" + str(exc.status_code), "message": str(exc.detail)}
-        )
         return JSONResponse(
-            status_code=exc.status_code, content={"detail": detail}, headers=exc.headers
+            status_code=exc.status_code,
+            content={"detail": http_error_content(exc)},
+            headers=exc.headers,
         )
 
-    app.add_middleware(Gate, runtime=runtime, ended=session_ended)
+    app.add_middleware(
+        Gate, runtime=runtime, ended=session_ended, lanes=LANES if fast_lanes else {}
+    )
     return app

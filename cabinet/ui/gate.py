@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
@@ -11,6 +11,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cabinet.ui.auth import COOKIE
 from cabinet.ui.runtime import Runtime
+
+# A request answered by the gate itself: (runtime, scope, receive, send).
+Lane = Callable[[Runtime, Scope, Receive, Send], Awaitable[None]]
 
 # The kiosk page may only load what the cabinet itself serves: nothing from the internet.
 CSP = (
@@ -32,11 +35,22 @@ class Gate:
     it buffers streaming answers such as the live event stream.
     """
 
-    def __init__(self, app: ASGIApp, runtime: Runtime, ended: Callable[[Runtime], str]) -> None:
-        """Wrap `app`; `ended` gives the words for an ended session in the kiosk's language."""
+    def __init__(
+        self,
+        app: ASGIApp,
+        runtime: Runtime,
+        ended: Callable[[Runtime], str],
+        lanes: Mapping[tuple[str, str], Lane] | None = None,
+    ) -> None:
+        """Wrap `app`; `ended` gives the words for an ended session in the kiosk's language.
+
+        `lanes` answer a few (method, path) pairs themselves, past this gate's session check
+        and with its headers, instead of passing them to `app` (fastlane.py says why).
+        """
         self.app = app
         self.runtime = runtime
         self.ended = ended
+        self.lanes = dict(lanes or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse an unauthenticated API request, or pass it on and add the headers."""
@@ -68,4 +82,8 @@ class Gate:
                     headers["Cache-Control"] = "no-store"
             await send(message)
 
+        lane = self.lanes.get((scope["method"], path)) if api else None
+        if lane is not None:
+            await lane(self.runtime, scope, receive, with_headers)
+            return
         await self.app(scope, receive, with_headers)

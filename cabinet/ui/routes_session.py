@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 
 from cabinet.domain.refusals import RefusalCode, Refused
@@ -22,6 +22,7 @@ from cabinet.ui.models import (
     WitnessOut,
     WitnessState,
 )
+from cabinet.ui.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter()
@@ -179,6 +180,17 @@ def refusal_status(code: RefusalCode, path: str) -> int:
 
 def refusal_body(request: Request, refused: Refused) -> dict[str, object]:
     """The refusal's JSON body, its sentence in the kiosk's language."""
-    rt = request.app.state.runtime
+    return refusal_content(request.app.state.runtime, refused)
+
+
+def refusal_content(rt: Runtime, refused: Refused) -> dict[str, object]:
+    """The refusal's JSON body for this runtime's language."""
     params = {k: str(v) for k, v in refused.params.items()}
     return {"code": refused.code.value, "message": rt.refusal_text(refused), "params": params}
+
+
+def http_error_content(exc: HTTPException) -> dict[str, object]:
+    """An HTTP error in the refusal shape the page expects."""
+    if isinstance(exc.detail, dict):
+        return exc.detail
+    return {"code": "http_" + str(exc.status_code), "message": str(exc.detail)}
