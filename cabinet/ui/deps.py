@@ -29,7 +29,12 @@ Rt = Annotated[Runtime, Depends(runtime)]
 
 async def signed_in(request: Request, rt: Rt) -> str:
     """The user id of a live session bound to this cookie, or 401."""
-    user_id = rt.binder.user_for(request.cookies.get(COOKIE))
+    return session_user(rt, request.cookies.get(COOKIE))
+
+
+def session_user(rt: Runtime, token: str | None) -> str:
+    """The user id of the live session bound to `token`, or HTTPException 401."""
+    user_id = rt.binder.user_for(token)
     if user_id is None:
         raise HTTPException(
             status_code=401,
@@ -52,12 +57,7 @@ def admit(rt: Runtime, token: str | None, actions: tuple[Action, ...]) -> str:
     Raises HTTPException 401 when no session is bound to the token, 403 when the roles fall
     short. The one rule for both the routes' dependency and the confirmation's fast lane.
     """
-    user_id = rt.binder.user_for(token)
-    if user_id is None:
-        raise HTTPException(
-            status_code=401,
-            detail={"code": "session_ended", "message": session_ended(rt)},
-        )
+    user_id = session_user(rt, token)
     roles = rt.binder.roles()
     if not any(may(roles, action) for action in actions):
         text = translate("error.not_authorised", rt.language)

@@ -11,7 +11,7 @@ contract, and tests/ui/test_fastlane.py holds the two to the same answers.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
 from fastapi import HTTPException
 from starlette.requests import HTTPConnection
@@ -21,11 +21,10 @@ from starlette.types import Receive, Scope, Send
 from cabinet.domain.refusals import Refused
 from cabinet.ui.auth import COOKIE
 from cabinet.ui.deps import admit
+from cabinet.ui.gate import Lane
 from cabinet.ui.routes_care import TASK_ACTIONS, confirmed
 from cabinet.ui.routes_session import http_error_content, refusal_content, refusal_status
 from cabinet.ui.runtime import Runtime
-
-Lane = Callable[[Runtime, Scope, Receive, Send], Awaitable[None]]
 
 
 async def confirm(rt: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
