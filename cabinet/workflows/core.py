@@ -183,13 +183,16 @@ class Core:
         """Remember who a badge read at the sign-in screen belongs to, until the PIN."""
         self.pending_badge, self.pending_badge_at = user_id, self.clock.monotonic()
 
+    def _expired(self, read_at: float) -> bool:
+        """True when a badge read at `read_at` has waited longer than the hold time."""
+        return self.clock.monotonic() - read_at > self.settings.badge_hold_s
+
     def held_badge(self) -> str | None:
         """The user id of the badge awaiting its PIN, unless it has waited too long."""
         if self.pending_badge is None or self.session is not None:
             return None
-        if self.clock.monotonic() - self.pending_badge_at > self.settings.badge_hold_s:
+        if self._expired(self.pending_badge_at):
             self.pending_badge = None
-            return None
         return self.pending_badge
 
     def hold_witness_badge(self, code: str) -> None:
@@ -200,9 +203,8 @@ class Core:
         """The witness's badge code, while a session lasts and not older than the hold time."""
         if self.witness_badge is None or self.session is None:
             return None
-        if self.clock.monotonic() - self.witness_badge_at > self.settings.badge_hold_s:
+        if self._expired(self.witness_badge_at):
             self.witness_badge = None
-            return None
         return self.witness_badge
 
     def refuse(self, code: RefusalCode, **params: Any) -> NoReturn:
